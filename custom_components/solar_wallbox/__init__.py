@@ -1,0 +1,71 @@
+"""Solar Wallbox: PV surplus charging and installation monitoring over Modbus TCP."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from homeassistant.exceptions import ConfigEntryError
+from homeassistant.helpers import config_validation as cv
+
+from . import devices
+from .const import CONF_DEVICE_TYPE, DOMAIN, DeviceType
+from .coordinator import SolarWallboxCoordinator
+from .models import RuntimeData
+
+if TYPE_CHECKING:
+    from homeassistant.core import HomeAssistant
+    from homeassistant.helpers.typing import ConfigType
+
+    from .models import SolarWallboxConfigEntry
+
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Set up the integration (services are registered here by later features)."""
+    return True
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: SolarWallboxConfigEntry) -> bool:
+    """Connect to the entry's device, identify it, and set up its platforms."""
+    device_type = DeviceType(entry.data[CONF_DEVICE_TYPE])
+    connection = devices.create_connection(entry.data)
+    client = devices.create_client(device_type, connection)
+    coordinator = SolarWallboxCoordinator(hass, entry, client)
+    try:
+        await coordinator.async_config_entry_first_refresh()
+        found = devices.unique_id(device_type, coordinator.identity, entry.data)
+        if found != entry.unique_id:
+            raise ConfigEntryError(
+                translation_domain=DOMAIN,
+                translation_key="wrong_device",
+                translation_placeholders={"error": "the device reports another serial number"},
+            )
+    except BaseException:
+        await connection.close()
+        raise
+    entry.runtime_data = RuntimeData(
+        device_type=device_type,
+        coordinator=coordinator,
+        device_info=devices.device_info(device_type, found, coordinator.identity),
+    )
+    entry.async_on_unload(entry.add_update_listener(_async_update_listener))
+    await hass.config_entries.async_forward_entry_setups(entry, devices.PLATFORMS[device_type])
+    return True
+
+
+async def _async_update_listener(hass: HomeAssistant, entry: SolarWallboxConfigEntry) -> None:
+    """Reload after the options or the connection settings changed."""
+    await hass.config_entries.async_reload(entry.entry_id)
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: SolarWallboxConfigEntry) -> bool:
+    """Unload the platforms and close the connection."""
+    runtime = entry.runtime_data
+    unloaded = await hass.config_entries.async_unload_platforms(
+        entry, devices.PLATFORMS[runtime.device_type]
+    )
+    if unloaded:
+        await runtime.coordinator.async_shutdown()
+        await runtime.coordinator.client.connection.close()
+    return unloaded

@@ -1,0 +1,71 @@
+"""Binary sensors of every Solar Wallbox device."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.components.binary_sensor import BinarySensorEntity
+
+from . import e3dc
+from .const import DeviceType
+from .coordinator import SolarWallboxCoordinator
+from .descriptions import BinarySensorDescription
+from .entity import SolarWallboxEntity
+
+if TYPE_CHECKING:
+    from homeassistant.core import HomeAssistant
+    from homeassistant.helpers.device_registry import DeviceInfo
+    from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+    from .models import SolarWallboxConfigEntry
+
+PARALLEL_UPDATES = 0
+
+type Coordinator = SolarWallboxCoordinator[Any, Any]
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: SolarWallboxConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Create the binary sensors of the entry's device."""
+    runtime = entry.runtime_data
+    coordinator = runtime.coordinator
+    first = coordinator.data.data
+    descriptions: tuple[BinarySensorDescription[Any], ...] = ()
+    match runtime.device_type:
+        case DeviceType.E3DC:
+            descriptions = e3dc.binary_sensor_descriptions(first)
+    async_add_entities(
+        DeviceBinarySensor(coordinator, runtime.device_info, d) for d in descriptions
+    )
+
+
+class DeviceBinarySensor(SolarWallboxEntity[Coordinator], BinarySensorEntity):
+    """A binary sensor computed from the latest poll."""
+
+    entity_description: BinarySensorDescription[Any]
+
+    def __init__(
+        self,
+        coordinator: Coordinator,
+        device_info: DeviceInfo,
+        description: BinarySensorDescription[Any],
+    ) -> None:
+        """Bind ``description`` to the device."""
+        super().__init__(coordinator, device_info, description.key)
+        self.entity_description = description
+
+    @property
+    def is_on(self) -> bool | None:
+        """Return the state from the latest poll."""
+        return self.entity_description.value_fn(self.coordinator.data.data)
+
+    @property
+    def extra_state_attributes(self) -> Mapping[str, Any] | None:
+        """Return extra attributes, if the description has any."""
+        if self.entity_description.attrs_fn is None:
+            return None
+        return self.entity_description.attrs_fn(self.coordinator.data.data)

@@ -1,0 +1,1 @@
+"""Surplus charging controller: pure decisions, no Home Assistant, no I/O."""

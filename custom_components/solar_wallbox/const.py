@@ -1,0 +1,29 @@
+"""Constants of the Solar Wallbox integration."""
+
+from __future__ import annotations
+
+import logging
+from enum import StrEnum
+from typing import Final
+
+DOMAIN: Final = "solar_wallbox"
+LOGGER: Final = logging.getLogger(__package__)
+
+CONF_DEVICE_TYPE: Final = "device_type"
+CONF_UNIT_ID: Final = "unit_id"
+CONF_SCAN_INTERVAL: Final = "scan_interval"
+
+DEFAULT_PORT: Final = 502
+DEFAULT_UNIT_ID: Final = 1
+DEFAULT_SCAN_INTERVAL: Final = 2
+MIN_SCAN_INTERVAL: Final = 1
+MAX_SCAN_INTERVAL: Final = 60
+
+# Energy is not integrated across a gap longer than this many poll intervals.
+ENERGY_MAX_GAP_INTERVALS: Final = 3
+
+
+class DeviceType(StrEnum):
+    """The kinds of device a config entry can stand for."""
+
+    E3DC = "e3dc"

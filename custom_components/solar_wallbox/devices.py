@@ -1,0 +1,64 @@
+"""What differs per device type: driver, identity → unique id, title, device info, platforms."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from homeassistant.const import CONF_HOST, CONF_PORT, Platform
+from homeassistant.helpers.device_registry import DeviceInfo
+
+from . import e3dc
+from .const import CONF_UNIT_ID, DeviceType
+from .coordinator import DeviceClient
+from .drivers.e3dc import E3dcClient, E3dcIdentity
+from .drivers.modbus import DEFAULT_TIMEOUT, ModbusConnection
+
+PLATFORMS: dict[DeviceType, list[Platform]] = {
+    DeviceType.E3DC: [Platform.BINARY_SENSOR, Platform.SENSOR],
+}
+
+
+def create_connection(
+    data: Mapping[str, Any], *, timeout: float = DEFAULT_TIMEOUT
+) -> ModbusConnection:
+    """Return the (not yet opened) Modbus connection an entry's data describes."""
+    return ModbusConnection(
+        str(data[CONF_HOST]), int(data[CONF_PORT]), int(data[CONF_UNIT_ID]), timeout=timeout
+    )
+
+
+def create_client(device_type: DeviceType, connection: ModbusConnection) -> DeviceClient[Any, Any]:
+    """Return the driver for ``device_type`` on ``connection``."""
+    match device_type:
+        case DeviceType.E3DC:
+            return E3dcClient(connection)
+
+
+def address_id(data: Mapping[str, Any]) -> str:
+    """host:port:unit, the unique id of a device that reports no serial number."""
+    return f"{data[CONF_HOST]}:{data[CONF_PORT]}:{data[CONF_UNIT_ID]}"
+
+
+def unique_id(device_type: DeviceType, identity: Any, data: Mapping[str, Any]) -> str:
+    """The config entry's unique id for an identified device."""
+    match device_type:
+        case DeviceType.E3DC:
+            assert isinstance(identity, E3dcIdentity)
+            return identity.serial or address_id(data)
+
+
+def title(device_type: DeviceType, identity: Any) -> str:
+    """The default title of a new entry."""
+    match device_type:
+        case DeviceType.E3DC:
+            assert isinstance(identity, E3dcIdentity)
+            return f"E3DC {identity.model}".strip()
+
+
+def device_info(device_type: DeviceType, unique: str, identity: Any) -> DeviceInfo:
+    """The device registry entry of an identified device."""
+    match device_type:
+        case DeviceType.E3DC:
+            assert isinstance(identity, E3dcIdentity)
+            return e3dc.device_info(unique, identity)

@@ -1,0 +1,48 @@
+"""Diagnostics download: configuration, identity, transport counters and the last poll."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.const import CONF_HOST
+
+if TYPE_CHECKING:
+    from homeassistant.core import HomeAssistant
+
+    from .models import SolarWallboxConfigEntry
+
+TO_REDACT = {CONF_HOST, "serial", "unique_id", "serial_number", "identifiers"}
+
+
+def _as_dict(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    return value
+
+
+async def async_get_config_entry_diagnostics(
+    hass: HomeAssistant, entry: SolarWallboxConfigEntry
+) -> dict[str, Any]:
+    """Return redacted diagnostics for one entry."""
+    coordinator = entry.runtime_data.coordinator
+    reading = coordinator.data
+    return async_redact_data(
+        {
+            "entry": {
+                "title": entry.title,
+                "unique_id": entry.unique_id,
+                "data": dict(entry.data),
+                "options": dict(entry.options),
+            },
+            "device_type": entry.runtime_data.device_type.value,
+            "identity": _as_dict(coordinator.identity),
+            "coordinator": coordinator.diagnostics(),
+            "last_reading": {
+                "measured_at": reading.measured_at.isoformat() if reading else None,
+                "data": _as_dict(reading.data) if reading else None,
+            },
+        },
+        TO_REDACT,
+    )

@@ -1,0 +1,1 @@
+"""Async device drivers (Modbus TCP); no Home Assistant imports."""

@@ -1,0 +1,24 @@
+"""Typed runtime data stored on each config entry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.helpers.device_registry import DeviceInfo
+
+from .const import DeviceType
+from .coordinator import SolarWallboxCoordinator
+
+
+@dataclass
+class RuntimeData:
+    """What a loaded entry keeps: its device type, coordinator and device info."""
+
+    device_type: DeviceType
+    coordinator: SolarWallboxCoordinator[Any, Any]
+    device_info: DeviceInfo
+
+
+type SolarWallboxConfigEntry = ConfigEntry[RuntimeData]

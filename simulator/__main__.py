@@ -1,0 +1,138 @@
+"""``python -m simulator``: serve a simulated site over Modbus TCP until Ctrl-C."""
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from .e3dc import E3dcDevice
+from .modbus_server import SimDevice
+from .model import SCENARIOS, SiteModel
+from .runner import SimulatedSite
+
+_LOGGER = logging.getLogger("simulator")
+
+type Endpoint = tuple[str, int]
+
+
+@dataclass(frozen=True)
+class DeviceOption:
+    """A device selectable on the command line as ``--NAME HOST:PORT`` (or ``off``)."""
+
+    name: str
+    default: str | None
+    help: str
+    create: Callable[[SiteModel], SimDevice]
+
+
+DEVICES: tuple[DeviceOption, ...] = (
+    DeviceOption("e3dc", "127.0.0.1:5020", "E3DC S10 home battery system", E3dcDevice),
+)
+
+
+def parse_endpoint(text: str) -> Endpoint | None:
+    """Parse ``HOST:PORT`` (``[::1]:502`` for IPv6); ``off`` disables the device."""
+    if text == "off":
+        return None
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or int(port) > 0xFFFF:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
+    return host.removeprefix("[").removesuffix("]"), int(port)
+
+
+def parse_clock(text: str) -> float:
+    """Parse ``HH:MM`` into seconds after midnight."""
+    hours, sep, minutes = text.partition(":")
+    try:
+        h, m = int(hours), int(minutes)
+    except ValueError:
+        h = m = -1
+    if not sep or not (0 <= h < 24 and 0 <= m < 60):
+        raise argparse.ArgumentTypeError(f"expected HH:MM, got {text!r}")
+    return h * 3600.0 + m * 60.0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Command line parser."""
+    parser = argparse.ArgumentParser(
+        prog="python -m simulator", description="Simulated Solar Wallbox site over Modbus TCP."
+    )
+    for option in DEVICES:
+        default = "off" if option.default is None else option.default
+        parser.add_argument(
+            f"--{option.name}",
+            type=parse_endpoint,
+            default=default,
+            metavar="HOST:PORT",
+            help=f"{option.help} (default {default}; 'off' disables, port 0 = any free port)",
+        )
+    parser.add_argument("--scenario", choices=sorted(SCENARIOS), default="sunny")
+    parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    parser.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        metavar="FACTOR",
+        help="simulated seconds per real second (default 1)",
+    )
+    parser.add_argument(
+        "--start",
+        type=parse_clock,
+        default="12:00",
+        metavar="HH:MM",
+        help="simulated time of day to start at (default 12:00)",
+    )
+    parser.add_argument(
+        "--status-interval",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="log a status line every SECONDS real seconds (default 10)",
+    )
+    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING"])
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the simulator; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.speed < 0 or args.status_interval <= 0:
+        parser.error("--speed must be >= 0 and --status-interval > 0")
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(message)s")
+    model = SiteModel.scenario(args.scenario, seed=args.seed, start_s=args.start)
+    site = SimulatedSite(model, speed=args.speed)
+    for option in DEVICES:
+        endpoint: Endpoint | None = getattr(args, option.name)
+        if endpoint is not None:
+            site.add_device(option.name, option.create(model), *endpoint)
+    if not site.servers:
+        parser.error("every device is off")
+    asyncio.run(_serve(site, args.status_interval))
+    return 0
+
+
+async def _serve(site: SimulatedSite, status_interval: float) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with site:
+        for name, server in site.servers.items():
+            _LOGGER.info("%s listening on %s port %d", name, server.host, server.port)
+        _LOGGER.info("%s", site.status_line())
+        while True:
+            try:
+                await asyncio.wait_for(stop.wait(), status_interval)
+            except TimeoutError:
+                _LOGGER.info("%s", site.status_line())
+            else:
+                break
+    _LOGGER.info("stopped")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

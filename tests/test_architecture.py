@@ -1,0 +1,145 @@
+"""Project rules that code review would otherwise have to catch."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPONENT = ROOT / "custom_components" / "solar_wallbox"
+HA_FREE = [COMPONENT / "drivers", COMPONENT / "charging", ROOT / "simulator", ROOT / "bench"]
+
+
+def _imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+@pytest.mark.parametrize("package", HA_FREE, ids=lambda p: str(p.relative_to(ROOT)))
+def test_package_never_imports_homeassistant(package: Path) -> None:
+    """drivers/, charging/, simulator/ and bench/ stay free of Home Assistant."""
+    offenders = [
+        f"{path.relative_to(ROOT)}: {module}"
+        for path in sorted(package.rglob("*.py"))
+        for module in _imported_modules(path)
+        if module == "homeassistant" or module.startswith("homeassistant.")
+    ]
+    assert offenders == []
+
+
+def test_import_scan_detects_homeassistant(tmp_path: Path) -> None:
+    """The scan above really finds both import forms."""
+    probe = tmp_path / "probe.py"
+    probe.write_text("import homeassistant.core\nfrom homeassistant.const import X\n")
+    assert _imported_modules(probe) == {"homeassistant.core", "homeassistant.const"}
+
+
+def test_manifest_keys_sorted_and_requirements() -> None:
+    """domain, name, then alphabetical; pymodbus as a range, never a pin."""
+    manifest = json.loads((COMPONENT / "manifest.json").read_text())
+    keys = list(manifest)
+    assert keys[:2] == ["domain", "name"]
+    assert keys[2:] == sorted(keys[2:])
+    assert manifest["domain"] == "solar_wallbox"
+    assert manifest["config_flow"] is True
+    assert manifest["iot_class"] == "local_polling"
+    assert manifest["integration_type"] == "device"
+    assert manifest["requirements"] == ["pymodbus>=3.8.3"]
+    assert "version" in manifest
+    assert "loggers" in manifest
+
+
+def test_hacs_json() -> None:
+    """HACS rejects unknown keys."""
+    hacs = json.loads((ROOT / "hacs.json").read_text())
+    assert hacs == {"name": "Solar Wallbox", "homeassistant": "2025.4.0"}
+
+
+def _flatten(tree: dict[str, object], prefix: str = "") -> dict[str, str]:
+    flat: dict[str, str] = {}
+    for key, value in tree.items():
+        path = f"{prefix}.{key}" if prefix else key
+        if isinstance(value, dict):
+            flat.update(_flatten(value, path))
+        else:
+            flat[path] = str(value)
+    return flat
+
+
+def _translations(lang: str) -> dict[str, str]:
+    return _flatten(json.loads((COMPONENT / "translations" / f"{lang}.json").read_text()))
+
+
+def test_en_and_de_have_the_same_keys_and_placeholders() -> None:
+    """Every English string has a German one with the same {placeholders}."""
+    en, de = _translations("en"), _translations("de")
+    assert set(en) == set(de)
+    for key, text in en.items():
+        assert set(re.findall(r"{\w+}", text)) == set(re.findall(r"{\w+}", de[key])), key
+        assert "[%key:" not in text
+        assert de[key].strip(), key
+
+
+def _string_literals(pattern: str) -> set[str]:
+    regex = re.compile(pattern)
+    found: set[str] = set()
+    for path in COMPONENT.rglob("*.py"):
+        found.update(regex.findall(path.read_text(encoding="utf-8")))
+    return found
+
+
+def test_every_translation_key_used_exists() -> None:
+    """translation_key="x" in code has a name for its platform; error keys exist."""
+    en = _translations("en")
+    entity_keys = {key.split(".")[2] for key in en if key.startswith("entity.")}
+    used = _string_literals(r'translation_key="(\w+)"')
+    used |= _string_literals(r'_(?:power|percent|energy|ems)\(\s*"(\w+)"')
+    exception_keys = {k.split(".")[1] for k in en if k.startswith("exceptions.")}
+    missing = sorted(k for k in used if k not in entity_keys and k not in exception_keys)
+    assert missing == []
+    for key in _string_literals(r'errors\[[^\]]+\] = "(\w+)"'):
+        assert f"config.error.{key}" in en, key
+    for device in ("e3dc",):
+        assert f"config.error.not_{device}" in en
+        assert f"config.step.user.menu_options.{device}" in en
+    for key in _string_literals(r'reason="(\w+)"'):
+        assert f"config.abort.{key}" in en, key
+
+
+def test_every_entity_description_has_a_translation() -> None:
+    """Every description's translation key (and enum state) is translated."""
+    from custom_components.solar_wallbox import e3dc  # noqa: PLC0415
+    from custom_components.solar_wallbox.drivers.e3dc import decode_data  # noqa: PLC0415
+
+    data = decode_data([0] * 69)
+    en = _translations("en")
+    for description in (*e3dc.sensor_descriptions(data), *e3dc.ENERGY_SENSORS):
+        assert f"entity.sensor.{description.translation_key}.name" in en
+        for option in description.options or ():
+            assert f"entity.sensor.{description.translation_key}.state.{option}" in en
+    for bdesc in e3dc.binary_sensor_descriptions(data):
+        assert f"entity.binary_sensor.{bdesc.translation_key}.name" in en
+    icons = json.loads((COMPONENT / "icons.json").read_text())["entity"]
+    for platform, entries in _entity_keys(en).items():
+        for key in entries:
+            if key not in {"battery_soc"}:  # the battery device class brings its icon
+                assert key in icons.get(platform, {}), f"{platform}.{key} has no icon"
+
+
+def _entity_keys(en: dict[str, str]) -> dict[str, set[str]]:
+    result: dict[str, set[str]] = {}
+    for key in en:
+        if key.startswith("entity."):
+            _, platform, name, *_ = key.split(".")
+            result.setdefault(platform, set()).add(name)
+    return result

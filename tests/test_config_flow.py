@@ -1,0 +1,213 @@
+"""Every path of the config, reconfigure and options flows."""
+
+from __future__ import annotations
+
+import socket
+from unittest.mock import patch
+
+import pytest
+from homeassistant import config_entries
+from homeassistant.const import CONF_HOST, CONF_PORT
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+
+from custom_components.solar_wallbox import config_flow
+from custom_components.solar_wallbox.const import (
+    CONF_DEVICE_TYPE,
+    CONF_SCAN_INTERVAL,
+    CONF_UNIT_ID,
+    DOMAIN,
+)
+
+from .conftest import E3DC_SERIAL, SimulatedDevice, e3dc_entry, setup_entry
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def _start_e3dc_form(hass: HomeAssistant) -> str:
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": config_entries.SOURCE_USER}
+    )
+    assert result["type"] is FlowResultType.MENU
+    assert "e3dc" in result["menu_options"]
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "e3dc"}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "e3dc"
+    schema_keys = {str(key) for key in result["data_schema"].schema}
+    assert schema_keys == {CONF_HOST, CONF_PORT, CONF_UNIT_ID}
+    return str(result["flow_id"])
+
+
+def _user_input(port: int, host: str = "127.0.0.1") -> dict[str, object]:
+    return {CONF_HOST: host, CONF_PORT: port, CONF_UNIT_ID: 1}
+
+
+async def test_add_e3dc(hass: HomeAssistant, e3dc_sim: SimulatedDevice) -> None:
+    flow_id = await _start_e3dc_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, _user_input(e3dc_sim.port, host=" 127.0.0.1 ")
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "E3DC S10 X Compact"
+    assert result["data"] == {
+        CONF_DEVICE_TYPE: "e3dc",
+        CONF_HOST: "127.0.0.1",
+        CONF_PORT: e3dc_sim.port,
+        CONF_UNIT_ID: 1,
+    }
+    assert result["options"] == {CONF_SCAN_INTERVAL: 2}
+    assert result["result"].unique_id == E3DC_SERIAL
+    await hass.async_block_till_done()
+    assert hass.states.get("sensor.e3dc_s10_x_compact_pv_power").state == "5000"
+
+
+async def test_serial_missing_falls_back_to_address(
+    hass: HomeAssistant, e3dc_sim: SimulatedDevice
+) -> None:
+    e3dc_sim.device.serial = ""
+    flow_id = await _start_e3dc_form(hass)
+    result = await hass.config_entries.flow.async_configure(flow_id, _user_input(e3dc_sim.port))
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["result"].unique_id == f"127.0.0.1:{e3dc_sim.port}:1"
+
+
+async def test_cannot_connect_then_recover(hass: HomeAssistant, e3dc_sim: SimulatedDevice) -> None:
+    flow_id = await _start_e3dc_form(hass)
+    result = await hass.config_entries.flow.async_configure(flow_id, _user_input(closed_port()))
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "cannot_connect"}
+    # The form keeps what the user typed and accepts a corrected port.
+    result = await hass.config_entries.flow.async_configure(flow_id, _user_input(e3dc_sim.port))
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_timeout(hass: HomeAssistant, e3dc_sim: SimulatedDevice) -> None:
+    e3dc_sim.server.faults.delay_s = 1.0
+    flow_id = await _start_e3dc_form(hass)
+    with patch.object(config_flow, "IDENTIFY_TIMEOUT", 0.2):
+        result = await hass.config_entries.flow.async_configure(flow_id, _user_input(e3dc_sim.port))
+    assert result["errors"] == {"base": "timeout"}
+
+
+async def test_not_e3dc(hass: HomeAssistant, e3dc_sim: SimulatedDevice) -> None:
+    e3dc_sim.device.wrong_magic = True
+    flow_id = await _start_e3dc_form(hass)
+    result = await hass.config_entries.flow.async_configure(flow_id, _user_input(e3dc_sim.port))
+    assert result["errors"] == {"base": "not_e3dc"}
+
+
+async def test_modbus_exception_is_not_e3dc(hass: HomeAssistant, e3dc_sim: SimulatedDevice) -> None:
+    e3dc_sim.server.faults.exception_code = 2
+    flow_id = await _start_e3dc_form(hass)
+    result = await hass.config_entries.flow.async_configure(flow_id, _user_input(e3dc_sim.port))
+    assert result["errors"] == {"base": "not_e3dc"}
+
+
+async def test_gateway_error_points_at_the_unit_id(
+    hass: HomeAssistant, e3dc_sim: SimulatedDevice
+) -> None:
+    e3dc_sim.device.unit_ids = frozenset({1})
+    flow_id = await _start_e3dc_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_HOST: "127.0.0.1", CONF_PORT: e3dc_sim.port, CONF_UNIT_ID: 7}
+    )
+    assert result["errors"] == {"base": "gateway_error"}
+
+
+@pytest.mark.parametrize("host", ["", "   ", "bad host", "x" * 300, "a\x00b"])
+async def test_invalid_host(hass: HomeAssistant, host: str) -> None:
+    flow_id = await _start_e3dc_form(hass)
+    result = await hass.config_entries.flow.async_configure(flow_id, _user_input(502, host))
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_HOST: "invalid_host"}
+
+
+async def test_unexpected_error(hass: HomeAssistant, e3dc_sim: SimulatedDevice) -> None:
+    """A bug in identification shows "unknown" instead of a traceback in the UI."""
+    flow_id = await _start_e3dc_form(hass)
+    with patch(
+        "custom_components.solar_wallbox.drivers.e3dc.E3dcClient.identify",
+        side_effect=RuntimeError("boom"),
+    ):
+        result = await hass.config_entries.flow.async_configure(flow_id, _user_input(e3dc_sim.port))
+    assert result["errors"] == {"base": "unknown"}
+
+
+async def test_already_configured_updates_address(
+    hass: HomeAssistant, e3dc_sim: SimulatedDevice
+) -> None:
+    entry = e3dc_entry(closed_port())
+    entry.add_to_hass(hass)
+    flow_id = await _start_e3dc_form(hass)
+    result = await hass.config_entries.flow.async_configure(flow_id, _user_input(e3dc_sim.port))
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert entry.data[CONF_PORT] == e3dc_sim.port
+
+
+async def test_reconfigure(hass: HomeAssistant, e3dc_sim: SimulatedDevice) -> None:
+    entry = e3dc_entry(e3dc_sim.port)
+    await setup_entry(hass, entry)
+    result = await entry.start_reconfigure_flow(hass)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reconfigure"
+    # First an address where nothing answers: error, form again.
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _user_input(closed_port())
+    )
+    assert result["errors"] == {"base": "cannot_connect"}
+    # Then the same device on a new port.
+    await e3dc_sim.server.stop()
+    moved = await _moved(e3dc_sim)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], _user_input(moved))
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert entry.data[CONF_PORT] == moved
+    assert entry.state is config_entries.ConfigEntryState.LOADED
+    assert hass.states.get("sensor.e3dc_s10_x_compact_pv_power").state == "5000"
+
+
+async def _moved(sim: SimulatedDevice) -> int:
+    from simulator.modbus_server import ModbusTcpServer  # noqa: PLC0415
+
+    sim.server = ModbusTcpServer(sim.device, faults=sim.server.faults)
+    await sim.server.start()
+    return sim.server.port
+
+
+async def test_reconfigure_to_another_device_aborts(
+    hass: HomeAssistant, e3dc_sim: SimulatedDevice
+) -> None:
+    entry = e3dc_entry(e3dc_sim.port)
+    await setup_entry(hass, entry)
+    e3dc_sim.device.serial = "S10-OTHER"
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _user_input(e3dc_sim.port)
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "wrong_device"
+    assert entry.unique_id == E3DC_SERIAL
+
+
+async def test_options_flow(hass: HomeAssistant, e3dc_sim: SimulatedDevice) -> None:
+    entry = e3dc_entry(e3dc_sim.port)
+    await setup_entry(hass, entry)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "init"
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_SCAN_INTERVAL: 10}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert entry.options[CONF_SCAN_INTERVAL] == 10
+    # The update listener reloaded the entry with the new interval.
+    assert entry.runtime_data.coordinator.scan_interval == 10
