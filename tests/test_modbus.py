@@ -289,3 +289,18 @@ def test_bytes_and_bits() -> None:
     assert modbus.low_byte(0x1A52) == 82
     assert modbus.bit(0b100, 2)
     assert not modbus.bit(0b100, 1)
+
+
+async def test_cancellation_is_not_turned_into_an_error(e3dc_sim: SimulatedDevice) -> None:
+    """Home Assistant cancels polls on shutdown; that must stay a cancellation."""
+    conn = ModbusConnection("127.0.0.1", e3dc_sim.port, 1, timeout=5)
+    try:
+        e3dc_sim.server.faults.delay_s = 2.0
+        task = asyncio.create_task(conn.read_holding_registers(40000, 1))
+        await asyncio.sleep(0.1)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert not conn.connected
+    finally:
+        await conn.close()

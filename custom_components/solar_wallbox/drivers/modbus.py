@@ -239,19 +239,22 @@ class ModbusConnection:
             client = await self._ensure_connected()
             self.stats.requests += 1
             self.stats.last_poll_requests += 1
+            scope = asyncio.timeout(self.timeout)
             try:
-                async with asyncio.timeout(self.timeout):
+                async with scope:
                     response = await call(client)
-            except TimeoutError as err:
-                self.stats.errors += 1
-                self.stats.timeouts += 1
-                self._register_io_failure()
-                raise RequestTimeout(
-                    f"no answer from {self.host}:{self.port} within {self.timeout:g} s"
-                ) from err
-            except (ModbusException, OSError) as err:
+            except (TimeoutError, ModbusException, OSError) as err:
                 self.stats.errors += 1
                 self._register_io_failure()
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    # pymodbus >= 3.10 turns a cancellation into an exception; restore it.
+                    raise asyncio.CancelledError from err
+                if isinstance(err, TimeoutError) or scope.expired():
+                    self.stats.timeouts += 1
+                    raise RequestTimeout(
+                        f"no answer from {self.host}:{self.port} within {self.timeout:g} s"
+                    ) from err
                 # pymodbus reports a closed or silent peer as a ModbusException.
                 raise CannotConnect(f"connection to {self.host}:{self.port} lost: {err}") from err
             # A successful exchange proves the link: forget the back-off.
