@@ -28,13 +28,19 @@ from typing import Any, Protocol
 
 import pymodbus
 
+from custom_components.solar_wallbox.drivers.amtron import AmtronClient
+from custom_components.solar_wallbox.drivers.dctr import DctrClient
 from custom_components.solar_wallbox.drivers.e3dc import E3dcClient
 from custom_components.solar_wallbox.drivers.modbus import ModbusConnection, ModbusError
+from custom_components.solar_wallbox.drivers.pac2200 import Pac2200Client
 from simulator.__main__ import DEVICES as SIMULATOR_DEVICES
 from simulator.__main__ import parse_endpoint
+from simulator.amtron import AmtronDevice
+from simulator.dctr import DctrDevice
 from simulator.e3dc import E3dcDevice
 from simulator.modbus_server import Faults, SimDevice
 from simulator.model import SiteModel
+from simulator.pac2200 import Pac2200Device
 from simulator.runner import SimulatedSite
 
 DEFAULT_POLLS = 200
@@ -68,7 +74,13 @@ class BenchDevice:
 
 # Add a device here: name (as in `python -m simulator --NAME`), driver, simulator.
 DEVICES: dict[str, BenchDevice] = {
-    device.name: device for device in (BenchDevice("e3dc", "E3DC S10", 1, E3dcClient, E3dcDevice),)
+    device.name: device
+    for device in (
+        BenchDevice("e3dc", "E3DC S10", 1, E3dcClient, E3dcDevice),
+        BenchDevice("amtron", "Mennekes Amtron", 255, AmtronClient, AmtronDevice),
+        BenchDevice("pac2200", "Siemens PAC2200", 1, Pac2200Client, Pac2200Device),
+        BenchDevice("dctr", "Doepke DCTR", 1, DctrClient, DctrDevice),
+    )
 }
 
 

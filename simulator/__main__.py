@@ -8,9 +8,12 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from . import amtron
+from .dctr import DctrDevice
 from .e3dc import E3dcDevice
-from .modbus_server import SimDevice
+from .modbus_server import Faults, SimDevice
 from .model import SCENARIOS, SiteModel
+from .pac2200 import Pac2200Device
 from .runner import SimulatedSite
 
 _LOGGER = logging.getLogger("simulator")
@@ -26,10 +29,27 @@ class DeviceOption:
     default: str | None
     help: str
     create: Callable[[SiteModel], SimDevice]
+    faults: Callable[[], Faults] | None = None
+    """Faults of its server (None: the defaults)."""
+    add_arguments: Callable[[argparse.ArgumentParser], None] | None = None
+    """Adds the device's own options to the parser."""
+    configure: Callable[[SimDevice, argparse.Namespace], None] | None = None
+    """Applies those options to the created device."""
 
 
 DEVICES: tuple[DeviceOption, ...] = (
     DeviceOption("e3dc", "127.0.0.1:5020", "E3DC S10 home battery system", E3dcDevice),
+    DeviceOption(
+        "amtron",
+        "127.0.0.1:5021",
+        "Mennekes Amtron wallbox with a car (one connection at a time)",
+        amtron.AmtronDevice,
+        faults=amtron.amtron_faults,
+        add_arguments=amtron.add_cli_arguments,
+        configure=amtron.configure_from_args,
+    ),
+    DeviceOption("pac2200", "127.0.0.1:5022", "Siemens PAC2200 grid meter", Pac2200Device),
+    DeviceOption("dctr", "127.0.0.1:5023", "Doepke DCTR residual current monitor", DctrDevice),
 )
 
 
@@ -93,6 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="log a status line every SECONDS real seconds (default 10)",
     )
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING"])
+    for option in DEVICES:
+        if option.add_arguments is not None:
+            option.add_arguments(parser)
     return parser
 
 
@@ -108,7 +131,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     for option in DEVICES:
         endpoint: Endpoint | None = getattr(args, option.name)
         if endpoint is not None:
-            site.add_device(option.name, option.create(model), *endpoint)
+            device = option.create(model)
+            if option.configure is not None:
+                option.configure(device, args)
+            faults = option.faults() if option.faults is not None else None
+            site.add_device(option.name, device, *endpoint, faults=faults)
     if not site.servers:
         parser.error("every device is off")
     asyncio.run(_serve(site, args.status_interval))

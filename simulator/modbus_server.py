@@ -1,8 +1,11 @@
 """Small self-written asyncio Modbus TCP server with runtime fault injection.
 
-Supported function codes: 03 and 04 (both read the same register image), 06 and 16.
-A device (see `SimDevice`) decides which addresses exist; the server handles framing,
-request validation, unit ids and the faults in `Faults`.
+Supported function codes: 03 and 04 (both read the same register image), 06 and 16, and
+43 / MEI 14 (Read Device Identification) for devices with an optional
+``device_identification: dict[int, str] | None`` attribute (object id → text; missing or
+None answers exception 01 like a device without function 43). A device (see `SimDevice`)
+decides which addresses exist; the server handles framing, request validation, unit ids
+and the faults in `Faults`.
 
 Unit ids: a device with ``unit_ids=None`` answers every unit id. Otherwise requests for
 other unit ids get exception 0x0B (gateway target failed to respond), so a wrong unit id
@@ -268,6 +271,10 @@ class ModbusTcpServer:
                 raise ModbusDeviceError(self.faults.exception_code)
             if device.unit_ids is not None and unit not in device.unit_ids:
                 raise ModbusDeviceError(ExceptionCode.GATEWAY_TARGET_FAILED)
+            if pdu[0] == 0x2B:
+                # Identification is static: served by the live device even while frozen.
+                objects = getattr(self.device, "device_identification", None)
+                return _device_identification(objects, pdu)
             return _execute(device, pdu)
         except ModbusDeviceError as err:
             return bytes(((pdu[0] | 0x80) & 0xFF, err.code & 0xFF))
@@ -304,6 +311,50 @@ def _execute(device: SimDevice, pdu: bytes) -> bytes:
         device.write_registers(address, list(struct.unpack(f">{count}H", pdu[6:])))
         return struct.pack(">BHH", function, address, count)
     raise ModbusDeviceError(ExceptionCode.ILLEGAL_FUNCTION)
+
+
+_MEI_DEVICE_ID = 0x0E
+_MAX_PDU = 253
+# Read device id codes: 1 basic (0x00..0x02), 2 regular (..0x7F), 3 extended (..0xFF),
+# 4 one specific object.
+_CATEGORY_LAST = {1: 0x02, 2: 0x7F, 3: 0xFF}
+
+
+def _device_identification(objects: Mapping[int, str] | None, pdu: bytes) -> bytes:
+    """Answer Read Device Identification (FC 43 / MEI 14) from ``objects``."""
+    if objects is None:
+        raise ModbusDeviceError(ExceptionCode.ILLEGAL_FUNCTION)
+    if len(pdu) != 4 or pdu[1] != _MEI_DEVICE_ID:
+        raise ModbusDeviceError(
+            ExceptionCode.ILLEGAL_DATA_VALUE if len(pdu) != 4 else ExceptionCode.ILLEGAL_FUNCTION
+        )
+    read_code, object_id = pdu[2], pdu[3]
+    highest = max(objects, default=0)
+    level = 1 if highest <= 0x02 else 2 if highest <= 0x7F else 3
+    conformity = 0x80 | level  # stream and individual access
+    if read_code == 4:
+        if object_id not in objects:
+            raise ModbusDeviceError(ExceptionCode.ILLEGAL_DATA_ADDRESS)
+        selected = [object_id]
+    elif read_code in _CATEGORY_LAST and read_code <= level:
+        in_category = sorted(i for i in objects if i <= _CATEGORY_LAST[read_code])
+        if object_id not in in_category:  # the standard: answer as if object 0 was asked
+            object_id = 0
+        selected = [i for i in in_category if i >= object_id]
+    else:
+        raise ModbusDeviceError(ExceptionCode.ILLEGAL_DATA_VALUE)
+    body = b""
+    count = 0
+    more, next_id = 0x00, 0x00
+    for oid in selected:
+        data = objects[oid].encode("ascii", "replace")[:_MAX_PDU - 10]
+        if 7 + len(body) + 2 + len(data) > _MAX_PDU and read_code != 4:
+            more, next_id = 0xFF, oid
+            break
+        body += bytes((oid, len(data))) + data
+        count += 1
+    header = bytes((0x2B, _MEI_DEVICE_ID, read_code, conformity, more, next_id, count))
+    return header + body
 
 
 def _check_range(address: int, count: int, max_count: int) -> None:

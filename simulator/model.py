@@ -170,6 +170,10 @@ class SiteModel:
         """Additional feeders (E3DC 40075 convention: negative while producing)."""
         self.loads: dict[str, LoadValue] = {}
         """Extra loads on the house circuit, e.g. ``loads["wallbox"] = 7000.0``."""
+        self.steppers: list[Callable[[float], None]] = []
+        """Called with `dt_s` on every `step()`, after the clock advanced and before the
+        battery controller and the energy counters: devices with their own dynamics (the
+        wallbox and its car) update their entry in `loads` here."""
         self.energy = EnergyCounters()
         self._cloud: _Event | None = None
         self._appliances: dict[str, _Event] = {}
@@ -305,6 +309,8 @@ class SiteModel:
             self.day_start += DAY_S
         self._step_clouds(dt_s)
         self._step_appliances(dt_s)
+        for stepper in self.steppers:
+            stepper(dt_s)
         self._step_battery(dt_s)
         self._integrate(dt_s)
 

@@ -109,31 +109,61 @@ def test_every_translation_key_used_exists() -> None:
     assert missing == []
     for key in _string_literals(r'errors\[[^\]]+\] = "(\w+)"'):
         assert f"config.error.{key}" in en, key
-    for device in ("e3dc",):
+    for device in ("e3dc", "pac2200", "dctr"):
         assert f"config.error.not_{device}" in en
         assert f"config.step.user.menu_options.{device}" in en
     for key in _string_literals(r'reason="(\w+)"'):
         assert f"config.abort.{key}" in en, key
 
 
-def test_every_entity_description_has_a_translation() -> None:
-    """Every description's translation key (and enum state) is translated."""
-    from custom_components.solar_wallbox import e3dc  # noqa: PLC0415
-    from custom_components.solar_wallbox.drivers.e3dc import decode_data  # noqa: PLC0415
+def _all_descriptions() -> tuple[list[object], list[object]]:
+    """Every sensor and binary sensor description of every device type."""
+    from custom_components.solar_wallbox import dctr, e3dc, pac2200  # noqa: PLC0415
+    from custom_components.solar_wallbox.drivers import dctr as dctr_driver  # noqa: PLC0415
+    from custom_components.solar_wallbox.drivers import e3dc as e3dc_driver  # noqa: PLC0415
+    from custom_components.solar_wallbox.drivers import pac2200 as pac_driver  # noqa: PLC0415
 
-    data = decode_data([0] * 69)
+    e3dc_data = e3dc_driver.decode_data([0] * e3dc_driver.DATA_COUNT)
+    sensors: list[object] = [
+        *e3dc.sensor_descriptions(e3dc_data),
+        *e3dc.WALLBOX_SENSORS,
+        *e3dc.ENERGY_SENSORS,
+        *pac2200.sensor_descriptions(None),  # type: ignore[arg-type]
+        *dctr.sensor_descriptions(None),  # type: ignore[arg-type]
+    ]
+    binary: list[object] = [
+        *e3dc.binary_sensor_descriptions(e3dc_data),
+        *dctr.binary_sensor_descriptions(None),  # type: ignore[arg-type]
+    ]
+    assert pac_driver and dctr_driver
+    return sensors, binary
+
+
+def test_every_entity_description_has_a_translation() -> None:
+    """Every description's translation key (and enum state) is translated and has an icon."""
     en = _translations("en")
-    for description in (*e3dc.sensor_descriptions(data), *e3dc.ENERGY_SENSORS):
-        assert f"entity.sensor.{description.translation_key}.name" in en
-        for option in description.options or ():
-            assert f"entity.sensor.{description.translation_key}.state.{option}" in en
-    for bdesc in e3dc.binary_sensor_descriptions(data):
-        assert f"entity.binary_sensor.{bdesc.translation_key}.name" in en
+    sensors, binary = _all_descriptions()
+    for description in sensors:
+        key = description.translation_key  # type: ignore[attr-defined]
+        assert f"entity.sensor.{key}.name" in en, key
+        for option in description.options or ():  # type: ignore[attr-defined]
+            assert f"entity.sensor.{key}.state.{option}" in en
+    for bdesc in binary:
+        key = bdesc.translation_key  # type: ignore[attr-defined]
+        assert f"entity.binary_sensor.{key}.name" in en, key
     icons = json.loads((COMPONENT / "icons.json").read_text())["entity"]
     for platform, entries in _entity_keys(en).items():
         for key in entries:
             if key not in {"battery_soc"}:  # the battery device class brings its icon
                 assert key in icons.get(platform, {}), f"{platform}.{key} has no icon"
+
+
+def test_device_triggers_are_translated() -> None:
+    from custom_components.solar_wallbox.device_trigger import TRIGGERS  # noqa: PLC0415
+
+    en = _translations("en")
+    for trigger in TRIGGERS:
+        assert f"device_automation.trigger_type.{trigger}" in en
 
 
 def _entity_keys(en: dict[str, str]) -> dict[str, set[str]]:

@@ -11,6 +11,7 @@ from . import devices
 from .const import CONF_DEVICE_TYPE, DOMAIN, DeviceType
 from .coordinator import SolarWallboxCoordinator
 from .models import RuntimeData
+from .rcm import RcmMonitor
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -51,6 +52,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: SolarWallboxConfigEntry)
     )
     entry.async_on_unload(entry.add_update_listener(_async_update_listener))
     await hass.config_entries.async_forward_entry_setups(entry, devices.PLATFORMS[device_type])
+    if device_type is DeviceType.DCTR:
+        # After the platforms: the device exists, so events carry its id.
+        entry.runtime_data.rcm = RcmMonitor(hass, coordinator)
+        entry.runtime_data.rcm.start()
     return True
 
 

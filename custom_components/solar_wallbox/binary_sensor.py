@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from homeassistant.components.binary_sensor import BinarySensorEntity
+from homeassistant.components.binary_sensor import BinarySensorDeviceClass, BinarySensorEntity
+from homeassistant.const import EntityCategory
 
-from . import e3dc
+from . import dctr, e3dc
 from .const import DeviceType
 from .coordinator import SolarWallboxCoordinator
 from .descriptions import BinarySensorDescription
@@ -35,12 +36,15 @@ async def async_setup_entry(
     coordinator = runtime.coordinator
     first = coordinator.data.data
     descriptions: tuple[BinarySensorDescription[Any], ...] = ()
+    entities: list[BinarySensorEntity] = []
     match runtime.device_type:
         case DeviceType.E3DC:
             descriptions = e3dc.binary_sensor_descriptions(first)
-    async_add_entities(
-        DeviceBinarySensor(coordinator, runtime.device_info, d) for d in descriptions
-    )
+        case DeviceType.DCTR:
+            descriptions = dctr.binary_sensor_descriptions(first)
+            entities.append(LinkBinarySensor(coordinator, runtime.device_info, "rcm_link"))
+    entities.extend(DeviceBinarySensor(coordinator, runtime.device_info, d) for d in descriptions)
+    async_add_entities(entities)
 
 
 class DeviceBinarySensor(SolarWallboxEntity[Coordinator], BinarySensorEntity):
@@ -69,3 +73,25 @@ class DeviceBinarySensor(SolarWallboxEntity[Coordinator], BinarySensorEntity):
         if self.entity_description.attrs_fn is None:
             return None
         return self.entity_description.attrs_fn(self.coordinator.data.data)
+
+
+class LinkBinarySensor(SolarWallboxEntity[Coordinator], BinarySensorEntity):
+    """Whether the device answers: on while polls succeed, off (never unavailable) if not."""
+
+    _attr_device_class = BinarySensorDeviceClass.CONNECTIVITY
+    _attr_entity_category = EntityCategory.DIAGNOSTIC
+
+    def __init__(self, coordinator: Coordinator, device_info: DeviceInfo, key: str) -> None:
+        """Bind the link sensor to the device."""
+        super().__init__(coordinator, device_info, key)
+        self._attr_translation_key = key
+
+    @property
+    def available(self) -> bool:
+        """Always available: "off" is the information."""
+        return True
+
+    @property
+    def is_on(self) -> bool:
+        """Return True while the last poll succeeded."""
+        return self.coordinator.last_update_success

@@ -41,7 +41,11 @@ from .drivers.modbus import (
 # Time allowed for each request while identifying a device in the flow.
 IDENTIFY_TIMEOUT = 5.0
 
-DEFAULT_UNIT_IDS: dict[DeviceType, int] = {DeviceType.E3DC: DEFAULT_UNIT_ID}
+DEFAULT_UNIT_IDS: dict[DeviceType, int] = {
+    DeviceType.E3DC: DEFAULT_UNIT_ID,
+    DeviceType.PAC2200: DEFAULT_UNIT_ID,
+    DeviceType.DCTR: DEFAULT_UNIT_ID,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +144,16 @@ class SolarWallboxConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_e3dc(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Add an E3DC S10."""
         return await self._async_step_device(DeviceType.E3DC, user_input)
+
+    async def async_step_pac2200(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Add a Siemens PAC2200 energy meter."""
+        return await self._async_step_device(DeviceType.PAC2200, user_input)
+
+    async def async_step_dctr(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Add a Doepke DCTR residual current monitor."""
+        return await self._async_step_device(DeviceType.DCTR, user_input)
 
     async def _async_step_device(
         self, device_type: DeviceType, user_input: dict[str, Any] | None

@@ -27,3 +27,5 @@ class DeviceType(StrEnum):
     """The kinds of device a config entry can stand for."""
 
     E3DC = "e3dc"
+    PAC2200 = "pac2200"
+    DCTR = "dctr"

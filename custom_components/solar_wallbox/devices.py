@@ -8,14 +8,18 @@ from typing import Any
 from homeassistant.const import CONF_HOST, CONF_PORT, Platform
 from homeassistant.helpers.device_registry import DeviceInfo
 
-from . import e3dc
+from . import dctr, e3dc, pac2200
 from .const import CONF_UNIT_ID, DeviceType
 from .coordinator import DeviceClient
+from .drivers.dctr import DctrClient, DctrIdentity
 from .drivers.e3dc import E3dcClient, E3dcIdentity
+from .drivers.pac2200 import Pac2200Client, Pac2200Identity
 from .drivers.modbus import DEFAULT_TIMEOUT, ModbusConnection
 
 PLATFORMS: dict[DeviceType, list[Platform]] = {
     DeviceType.E3DC: [Platform.BINARY_SENSOR, Platform.SENSOR],
+    DeviceType.PAC2200: [Platform.SENSOR],
+    DeviceType.DCTR: [Platform.BINARY_SENSOR, Platform.SENSOR],
 }
 
 
@@ -33,6 +37,10 @@ def create_client(device_type: DeviceType, connection: ModbusConnection) -> Devi
     match device_type:
         case DeviceType.E3DC:
             return E3dcClient(connection)
+        case DeviceType.PAC2200:
+            return Pac2200Client(connection)
+        case DeviceType.DCTR:
+            return DctrClient(connection)
 
 
 def address_id(data: Mapping[str, Any]) -> str:
@@ -46,6 +54,11 @@ def unique_id(device_type: DeviceType, identity: Any, data: Mapping[str, Any]) -
         case DeviceType.E3DC:
             assert isinstance(identity, E3dcIdentity)
             return identity.serial or address_id(data)
+        case DeviceType.PAC2200:
+            assert isinstance(identity, Pac2200Identity)
+            return f"pac2200_{identity.serial}" if identity.serial else address_id(data)
+        case DeviceType.DCTR:
+            return address_id(data)
 
 
 def title(device_type: DeviceType, identity: Any) -> str:
@@ -54,6 +67,10 @@ def title(device_type: DeviceType, identity: Any) -> str:
         case DeviceType.E3DC:
             assert isinstance(identity, E3dcIdentity)
             return f"E3DC {identity.model}".strip()
+        case DeviceType.PAC2200:
+            return "Siemens PAC2200"
+        case DeviceType.DCTR:
+            return "Doepke DCTR"
 
 
 def device_info(device_type: DeviceType, unique: str, identity: Any) -> DeviceInfo:
@@ -62,3 +79,9 @@ def device_info(device_type: DeviceType, unique: str, identity: Any) -> DeviceIn
         case DeviceType.E3DC:
             assert isinstance(identity, E3dcIdentity)
             return e3dc.device_info(unique, identity)
+        case DeviceType.PAC2200:
+            assert isinstance(identity, Pac2200Identity)
+            return pac2200.device_info(unique, identity)
+        case DeviceType.DCTR:
+            assert isinstance(identity, DctrIdentity)
+            return dctr.device_info(unique, identity)

@@ -10,6 +10,7 @@ from homeassistant.helpers.device_registry import DeviceInfo
 
 from .const import DeviceType
 from .coordinator import SolarWallboxCoordinator
+from .rcm import RcmMonitor
 
 
 @dataclass
@@ -19,6 +20,7 @@ class RuntimeData:
     device_type: DeviceType
     coordinator: SolarWallboxCoordinator[Any, Any]
     device_info: DeviceInfo
+    rcm: RcmMonitor | None = None
 
 
 type SolarWallboxConfigEntry = ConfigEntry[RuntimeData]

@@ -9,7 +9,7 @@ from homeassistant.components.sensor import RestoreSensor, SensorEntity
 from homeassistant.core import callback
 from homeassistant.helpers.typing import StateType
 
-from . import e3dc
+from . import dctr, e3dc, pac2200
 from .const import ENERGY_MAX_GAP_INTERVALS, DeviceType
 from .coordinator import SolarWallboxCoordinator
 from .descriptions import EnergySensorDescription, SensorDescription
@@ -46,6 +46,16 @@ async def async_setup_entry(
             )
             entities.extend(
                 EnergySensor(coordinator, runtime.device_info, d) for d in e3dc.ENERGY_SENSORS
+            )
+        case DeviceType.PAC2200:
+            entities.extend(
+                DeviceSensor(coordinator, runtime.device_info, d)
+                for d in pac2200.sensor_descriptions(first)
+            )
+        case DeviceType.DCTR:
+            entities.extend(
+                DeviceSensor(coordinator, runtime.device_info, d)
+                for d in dctr.sensor_descriptions(first)
             )
     async_add_entities(entities)
 

@@ -312,6 +312,55 @@ class ModbusConnection:
 
         await self._execute(call, address, 1)
 
+    async def read_device_identification(
+        self, read_code: int = 0x01, object_id: int = 0x00
+    ) -> dict[int, str] | None:
+        """Read Device Identification (FC 43 / MEI 14), stream access from ``object_id``.
+
+        ``read_code``: 1 basic (objects 0 vendor, 1 product code, 2 revision), 2 regular,
+        3 extended. Follows "more follows" for at most 4 requests. Returns the objects as
+        text (non-printable bytes dropped, padding stripped), or None when the device
+        answers with an exception response (function or category not supported).
+        Transport errors (timeout, connection lost) are raised as for every other request.
+        """
+
+        def text(raw: object) -> str:
+            data = raw if isinstance(raw, bytes) else str(raw).encode("latin-1", "replace")
+            return "".join(chr(b) for b in data if 0x20 <= b < 0x7F).strip()
+
+        objects: dict[int, str] = {}
+        next_id = object_id
+        for _ in range(4):
+            start = next_id
+            kwargs: dict[str, Any] = {
+                "read_code": read_code,
+                "object_id": start,
+                unit_keyword(): self.unit_id,
+            }
+
+            async def call(
+                client: AsyncModbusTcpClient, request: dict[str, Any] = kwargs
+            ) -> _Pdu:
+                response: _Pdu = await client.read_device_information(**request)
+                return response
+
+            try:
+                response = await self._execute(call, start, 1)
+            except ModbusExceptionResponse:
+                return objects or None
+            information = getattr(response, "information", None)
+            if not isinstance(information, dict):
+                self.stats.errors += 1
+                raise InvalidResponse("device identification answer without objects")
+            for key, value in information.items():
+                parts = value if isinstance(value, list) else [value]
+                objects[int(key)] = "".join(text(part) for part in parts).strip()
+            more = int(getattr(response, "more_follows", 0))
+            next_id = int(getattr(response, "next_object_id", 0))
+            if more != 0xFF or next_id <= start:
+                break
+        return objects
+
     @contextmanager
     def measure_poll(self) -> Iterator[None]:
         """Record the duration and request count of one poll (for diagnostics)."""

@@ -1,0 +1,169 @@
+"""Inputs, settings and outputs of the surplus controller (pure data, no I/O)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class ChargeMode(StrEnum):
+    """What the user asks for."""
+
+    OFF = "off"
+    PV = "pv"  # only surplus: pause when it cannot carry the minimum
+    MIN_PV = "min_pv"  # never below the minimum, surplus on top
+    FAST = "fast"  # maximum current
+
+
+class UnknownTagPolicy(StrEnum):
+    """What to do with an RFID tag that has no vehicle profile."""
+
+    DEFAULT = "default"  # charge with the default settings
+    BLOCK = "block"  # do not charge
+
+
+class Reason(StrEnum):
+    """Why the controller chose its current (shown as a translated enum sensor)."""
+
+    RCM_ALARM = "rcm_alarm"
+    RCM_LATCHED = "rcm_latched"
+    RCM_STALE = "rcm_stale"
+    MODE_OFF = "mode_off"
+    NO_VEHICLE = "no_vehicle"
+    VEHICLE_BLOCKED = "vehicle_blocked"
+    SESSION_LIMIT = "session_limit"
+    FAST = "fast"
+    INITIAL_PHASE = "initial_phase"
+    SITE_STALE = "site_stale"
+    WAITING_FOR_SURPLUS = "waiting_for_surplus"
+    MIN_OFF_TIME = "min_off_time"
+    START_BUDGET = "start_budget"
+    STARTING = "starting"
+    CHARGING_SURPLUS = "charging_surplus"
+    MIN_PV = "min_pv"
+    HOLDING_MIN = "holding_min"
+    MIN_ON_TIME = "min_on_time"
+    STOPPING = "stopping"
+
+
+# Reasons for which the controller lowers the current to 0 for safety.
+SAFETY_REASONS = frozenset({Reason.RCM_ALARM, Reason.RCM_LATCHED, Reason.RCM_STALE})
+
+
+@dataclass(frozen=True, slots=True)
+class VehicleProfile:
+    """Settings for one vehicle, chosen by its RFID tag (None = use the default)."""
+
+    name: str
+    tag: str
+    mode: ChargeMode | None = None
+    min_current: int | None = None
+    max_current: int | None = None
+    min_charging_power: float | None = None  # W; overrides min_current × V × phases
+    session_energy_limit: float = 0.0  # Wh; 0 = none
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Every number of the control law (defaults are the documented defaults)."""
+
+    mode: ChargeMode = ChargeMode.PV
+    phases: int = 3  # configured phases (until the car's real draw is seen)
+    voltage: float = 230.0
+    min_current: int = 6
+    max_current: int = 16
+    min_charging_power: float = 0.0  # W; 0 = min_current × voltage × phases
+    grid_target: float = 0.0  # W the controller aims to keep at the grid (+ import)
+    priority_soc: float = 50.0  # %: below it the home battery keeps its charging power
+    support_soc: float = 90.0  # %: above it the battery may help keep a session going
+    battery_support_power: float = 1000.0  # W the battery may give to a running session
+    start_energy: float = 30.0  # Wh of surplus above the minimum power needed to start
+    stop_energy: float = 50.0  # Wh of deficit below the minimum power needed to stop
+    min_on_time: float = 120.0  # s
+    min_off_time: float = 120.0  # s
+    daily_start_budget: int = 20
+    hysteresis: float = 200.0  # W of extra surplus before the current is raised
+    follow_timeout: float = 30.0  # s after which a change counts as followed anyway
+    follow_tolerance: float = 1.0  # A
+    stale_timeout: float = 15.0  # s
+    refresh_interval: float = 60.0  # s between writes of an unchanged value
+    idle_current: int = 0  # A signalled while no vehicle is connected (0 or min..max)
+    initial_current: int = 0  # A during the initial phase after plug-in (0 = no phase)
+    initial_duration: float = 0.0  # s
+    unknown_tag: UnknownTagPolicy = UnknownTagPolicy.DEFAULT
+    session_energy_limit: float = 0.0  # Wh for vehicles without a profile; 0 = none
+    vehicles: tuple[VehicleProfile, ...] = field(default=())
+
+    def profile_for(self, tag: str | None) -> VehicleProfile | None:
+        """The profile of ``tag`` (case-insensitive), if any."""
+        if not tag:
+            return None
+        wanted = tag.strip().casefold()
+        for profile in self.vehicles:
+            if profile.tag.strip().casefold() == wanted:
+                return profile
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class SiteInput:
+    """Grid power (+ import) and, with a home battery, its power and SoC."""
+
+    measured_at: datetime
+    grid_power: float
+    battery_power: float | None = None  # + charging, − discharging
+    battery_soc: float | None = None
+    pv_power: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WallboxInput:
+    """What the wallbox reported in its latest poll."""
+
+    measured_at: datetime
+    connected: bool  # IEC state B, C or D
+    power: float  # W measured
+    currents: tuple[float, float, float]  # A per phase
+    current_limit: int | None  # register 1000 as read back
+    session_energy: float | None = None  # Wh
+    session_duration: float | None = None  # s
+    rfid_tag: str | None = None
+    device_min_current: int | None = None
+    device_max_current: int | None = None  # smallest of operator limit, EV max, ceiling
+
+    @property
+    def active_phases(self) -> int:
+        """Phases the car draws on (above 0.5 A)."""
+        return sum(1 for current in self.currents if current > 0.5)
+
+
+@dataclass(frozen=True, slots=True)
+class RcmInput:
+    """Latest residual current monitor state."""
+
+    measured_at: datetime | None
+    alarm: bool | None
+    link_ok: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """One decision: the current to apply and everything the entities show."""
+
+    current: int  # 0 or min..max
+    reason: Reason
+    write: bool  # True when this current must be written now
+    available_power: float | None = None  # W
+    min_power: float | None = None  # W the car needs at the minimum current
+    power_per_amp: float | None = None
+    phases: int | None = None
+    countdown: float | None = None  # s until the next start/stop, if one is pending
+    start_energy: float = 0.0  # Wh accumulated toward a start
+    stop_energy: float = 0.0  # Wh accumulated toward a stop
+    vehicle: str | None = None
+    mode: ChargeMode | None = None
+    starts_today: int = 0
+    started: bool = False  # this decision starts a charging period
+    stopped: bool = False  # this decision ends one
+    inputs: dict[str, object] = field(default_factory=dict)

@@ -1,0 +1,129 @@
+"""Doepke DCTR residual current monitor in Home Assistant: device info and descriptions.
+
+The register map comes from the original tool (no public Doepke documentation); residual
+currents are assumed to be in mA.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from homeassistant.components.binary_sensor import BinarySensorDeviceClass
+from homeassistant.components.sensor import SensorDeviceClass, SensorStateClass
+from homeassistant.const import EntityCategory, UnitOfElectricCurrent
+from homeassistant.helpers.device_registry import DeviceInfo
+
+from .const import DOMAIN
+from .descriptions import BinarySensorDescription, SensorDescription
+from .drivers.dctr import BANDS, DctrData, DctrIdentity
+
+type DctrSensor = SensorDescription[DctrData]
+
+# Band labels shown in entity names (the same in every language).
+BAND_LABELS: dict[str, str] = {
+    "dc": "DC",
+    "ac_total": "AC",
+    "ac_50hz": "AC 50 Hz",
+    "ac_lt100hz": "AC <100 Hz",
+    "ac_150hz": "AC 150 Hz",
+    "ac_100hz_1khz": "AC 100 Hz–1 kHz",
+    "ac_gt1khz": "AC >1 kHz",
+    "ac_gt10khz": "AC >10 kHz",
+}
+
+
+def device_info(unique_id: str, identity: DctrIdentity) -> DeviceInfo:
+    """Describe the monitor for the device registry."""
+    return DeviceInfo(
+        identifiers={(DOMAIN, unique_id)},
+        manufacturer="Doepke",
+        model="DCTR B-X Hz",
+        name="Residual current monitor",
+    )
+
+
+def _band_sensor(
+    band: str,
+    index: int,
+    *,
+    kind: str,
+    values: Callable[[DctrData], tuple[int, ...]],
+    diagnostic: bool,
+) -> DctrSensor:
+    return SensorDescription(
+        key=f"{kind}_{band}",
+        translation_key=kind,
+        translation_placeholders={"band": BAND_LABELS[band]},
+        native_unit_of_measurement=UnitOfElectricCurrent.MILLIAMPERE,
+        device_class=SensorDeviceClass.CURRENT,
+        state_class=None if diagnostic else SensorStateClass.MEASUREMENT,
+        suggested_display_precision=0,
+        entity_category=EntityCategory.DIAGNOSTIC if diagnostic else None,
+        entity_registry_enabled_default=not diagnostic,
+        value_fn=lambda d: values(d)[index],
+    )
+
+
+SENSORS: tuple[DctrSensor, ...] = (
+    *(
+        _band_sensor(
+            band, i, kind="residual_current", values=lambda d: d.residual_current, diagnostic=False
+        )
+        for i, band in enumerate(BANDS)
+    ),
+    *(
+        _band_sensor(
+            band, i, kind="alarm_a_threshold", values=lambda d: d.thresholds_a, diagnostic=True
+        )
+        for i, band in enumerate(BANDS)
+    ),
+    *(
+        _band_sensor(
+            band, i, kind="alarm_b_threshold", values=lambda d: d.thresholds_b, diagnostic=True
+        )
+        for i, band in enumerate(BANDS)
+    ),
+    SensorDescription(
+        key="alarm_delay",
+        translation_key="alarm_delay",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        value_fn=lambda d: d.alarm_delay,
+    ),
+)
+
+
+def _alarm_attrs(bands: Callable[[DctrData], tuple[str, ...]], enabled: Callable[[DctrData], tuple[str, ...]]) -> Callable[[DctrData], dict[str, Any]]:
+    def attrs(data: DctrData) -> dict[str, Any]:
+        return {"bands": list(bands(data)), "enabled_bands": list(enabled(data))}
+
+    return attrs
+
+
+BINARY_SENSORS: tuple[BinarySensorDescription[DctrData], ...] = (
+    BinarySensorDescription(
+        key="alarm_a",
+        translation_key="rcm_alarm_a",
+        device_class=BinarySensorDeviceClass.PROBLEM,
+        value_fn=lambda d: d.alarm_a,
+        attrs_fn=_alarm_attrs(lambda d: d.alarm_a_bands, lambda d: d.enabled_a_bands),
+    ),
+    BinarySensorDescription(
+        key="alarm_b",
+        translation_key="rcm_alarm_b",
+        device_class=BinarySensorDeviceClass.PROBLEM,
+        value_fn=lambda d: d.alarm_b,
+        attrs_fn=_alarm_attrs(lambda d: d.alarm_b_bands, lambda d: d.enabled_b_bands),
+    ),
+)
+
+
+def sensor_descriptions(data: DctrData) -> tuple[DctrSensor, ...]:
+    """Every sensor of a DCTR."""
+    return SENSORS
+
+
+def binary_sensor_descriptions(data: DctrData) -> tuple[BinarySensorDescription[DctrData], ...]:
+    """Every binary sensor of a DCTR (the link sensor is added by the platform)."""
+    return BINARY_SENSORS

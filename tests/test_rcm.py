@@ -1,0 +1,222 @@
+"""Residual current monitor in Home Assistant: edges, events, device triggers, link loss."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+from homeassistant.components import automation
+from homeassistant.components.device_automation import DeviceAutomationType
+from homeassistant.const import CONF_HOST, CONF_PORT, STATE_UNAVAILABLE
+from homeassistant.core import Event, HomeAssistant, ServiceCall
+from homeassistant.helpers import device_registry as dr
+from homeassistant.setup import async_setup_component
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_get_device_automations,
+)
+
+from custom_components.solar_wallbox.const import (
+    CONF_DEVICE_TYPE,
+    CONF_SCAN_INTERVAL,
+    CONF_UNIT_ID,
+    DOMAIN,
+)
+from custom_components.solar_wallbox.drivers.dctr import BANDS, DctrData
+from custom_components.solar_wallbox.rcm import (
+    EVENT_RCM_ALARM,
+    EVENT_RCM_LINK,
+    RcmEdgeDetector,
+)
+from simulator.dctr import DctrDevice
+from simulator.modbus_server import ModbusTcpServer
+
+from .conftest import SimulatedDevice, pinned_model, setup_entry
+
+B = "binary_sensor.doepke_dctr_"
+S = "sensor.doepke_dctr_"
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def _data(alarm_a: int = 0, alarm_b: int = 0) -> DctrData:
+    return DctrData(
+        validity=1,
+        residual_current=(0,) * 8,
+        alarm_a_raw=alarm_a,
+        alarm_b_raw=alarm_b,
+        thresholds_a=(30,) * 8,
+        thresholds_b=(100,) * 8,
+        enabled_a_raw=0xFF,
+        enabled_b_raw=0xFF,
+        alarm_delay=0,
+    )
+
+
+def test_edges_fire_once() -> None:
+    det = RcmEdgeDetector()
+    assert det.update(_data(), NOW) == []
+    events = det.update(_data(alarm_a=0x80), NOW)
+    assert [(e.event_type, e.data) for e in events] == [
+        (EVENT_RCM_ALARM, {"alarm": "A", "state": "raised", "bands": ["dc"]})
+    ]
+    assert det.update(_data(alarm_a=0x80), NOW) == []  # the alarm stays: nothing repeated
+    assert det.state().alarm is True
+    events = det.update(_data(), NOW)
+    assert [e.data for e in events] == [{"alarm": "A", "state": "cleared", "bands": ["dc"]}]
+
+
+def test_link_loss_is_its_own_state() -> None:
+    det = RcmEdgeDetector()
+    assert det.lost(NOW) == []  # never connected: nothing to lose
+    det.update(_data(alarm_b=0x01), NOW)
+    lost = det.lost(NOW)
+    assert [(e.event_type, e.data) for e in lost] == [(EVENT_RCM_LINK, {"state": "lost"})]
+    assert det.lost(NOW) == []
+    state = det.state()
+    assert state.link_ok is False
+    assert state.alarm_b is True  # kept, never taken for "no alarm"
+    # Back with the same alarm: only "restored", no new alarm edge.
+    events = det.update(_data(alarm_b=0x01), NOW)
+    assert [e.data for e in events] == [{"state": "restored"}]
+    assert det.state().bands == ("ac_gt10khz",)
+
+
+@pytest.fixture
+async def dctr_sim() -> AsyncIterator[SimulatedDevice]:
+    model = pinned_model()
+    device = DctrDevice(model)
+    server = ModbusTcpServer(device)
+    await server.start()
+    sim = SimulatedDevice(model, device, server)
+    yield sim
+    await sim.server.stop()
+
+
+def dctr_entry(port: int) -> MockConfigEntry:
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="Doepke DCTR",
+        unique_id=f"127.0.0.1:{port}:1",
+        data={CONF_DEVICE_TYPE: "dctr", CONF_HOST: "127.0.0.1", CONF_PORT: port, CONF_UNIT_ID: 1},
+        options={CONF_SCAN_INTERVAL: 2},
+    )
+
+
+async def _poll(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    await entry.runtime_data.coordinator.async_refresh()
+    await hass.async_block_till_done()
+
+
+async def test_alarm_episode_fires_one_raised_and_one_cleared(
+    hass: HomeAssistant, dctr_sim: SimulatedDevice
+) -> None:
+    entry = dctr_entry(dctr_sim.port)
+    await setup_entry(hass, entry)
+    events: list[Event] = []
+    hass.bus.async_listen(EVENT_RCM_ALARM, events.append)
+    assert hass.states.get(B + "alarm_a").state == "off"
+    assert hass.states.get(B + "rcm_link").state == "on"
+    dctr_sim.device.force_alarm("dc", 60)
+    for _ in range(3):
+        await _poll(hass, entry)
+    state = hass.states.get(B + "alarm_a")
+    assert state.state == "on"
+    assert state.attributes["bands"] == ["dc"]
+    dctr_sim.device.clear()
+    for _ in range(3):
+        await _poll(hass, entry)
+    assert hass.states.get(B + "alarm_a").state == "off"
+    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, entry.unique_id)})
+    assert device is not None
+    raised = [e.data for e in events if e.data["state"] == "raised"]
+    cleared = [e.data for e in events if e.data["state"] == "cleared"]
+    assert len(raised) == len([e for e in raised if e["alarm"] == "A"]) + len(
+        [e for e in raised if e["alarm"] == "B"]
+    )
+    assert [e["alarm"] for e in raised].count("A") == 1
+    assert [e["alarm"] for e in cleared].count("A") == 1
+    assert all(e["device_id"] == device.id for e in events)
+    assert hass.states.get(S + "residual_current_dc").state == "60"
+
+
+async def test_link_loss_never_fires_an_alarm(
+    hass: HomeAssistant, dctr_sim: SimulatedDevice
+) -> None:
+    entry = dctr_entry(dctr_sim.port)
+    await setup_entry(hass, entry)
+    alarms: list[Event] = []
+    links: list[Event] = []
+    hass.bus.async_listen(EVENT_RCM_ALARM, alarms.append)
+    hass.bus.async_listen(EVENT_RCM_LINK, links.append)
+    await dctr_sim.server.stop()
+    for _ in range(3):
+        await _poll(hass, entry)
+    assert hass.states.get(B + "alarm_a").state == STATE_UNAVAILABLE
+    assert hass.states.get(B + "rcm_link").state == "off"
+    assert entry.runtime_data.rcm.state.link_ok is False
+    await dctr_sim.restart()
+    await asyncio.sleep(entry.runtime_data.coordinator.client.connection.retry_in)
+    await _poll(hass, entry)
+    assert hass.states.get(B + "rcm_link").state == "on"
+    assert alarms == []
+    assert [e.data["state"] for e in links] == ["lost", "restored"]
+
+
+async def test_device_triggers(hass: HomeAssistant, dctr_sim: SimulatedDevice) -> None:
+    entry = dctr_entry(dctr_sim.port)
+    await setup_entry(hass, entry)
+    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, entry.unique_id)})
+    assert device is not None
+    triggers = await async_get_device_automations(
+        hass, DeviceAutomationType.TRIGGER, device.id
+    )
+    types = {t["type"] for t in triggers if t["domain"] == DOMAIN}
+    assert types == {"alarm_a_raised", "alarm_b_raised", "alarm_cleared", "link_lost", "link_restored"}
+    calls: list[ServiceCall] = []
+    hass.services.async_register("test", "record", calls.append)
+    assert await async_setup_component(
+        hass,
+        automation.DOMAIN,
+        {
+            automation.DOMAIN: [
+                {
+                    "trigger": {
+                        "platform": "device",
+                        "domain": DOMAIN,
+                        "device_id": device.id,
+                        "type": kind,
+                    },
+                    "action": {"service": "test.record", "data": {"kind": kind}},
+                }
+                for kind in ("alarm_a_raised", "alarm_cleared")
+            ]
+        },
+    )
+    dctr_sim.device.force_alarm("dc", 60)
+    await _poll(hass, entry)
+    await _poll(hass, entry)
+    dctr_sim.device.clear()
+    await _poll(hass, entry)
+    kinds = [c.data["kind"] for c in calls]
+    assert kinds.count("alarm_a_raised") == 1
+    assert "alarm_cleared" in kinds
+
+
+async def test_no_triggers_for_other_devices(
+    hass: HomeAssistant, e3dc_sim: SimulatedDevice
+) -> None:
+    from .conftest import E3DC_SERIAL, e3dc_entry  # noqa: PLC0415
+
+    await setup_entry(hass, e3dc_entry(e3dc_sim.port))
+    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, E3DC_SERIAL)})
+    triggers = await async_get_device_automations(
+        hass, DeviceAutomationType.TRIGGER, device.id
+    )
+    assert [t for t in triggers if t["domain"] == DOMAIN] == []
+
+
+def test_band_order() -> None:
+    assert BANDS[0] == "dc"
+    assert _data(alarm_a=0x01).alarm_a_bands == ("ac_gt10khz",)
