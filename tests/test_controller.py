@@ -225,6 +225,7 @@ def test_support_soc_keeps_a_session_going() -> None:
 def test_one_phase_car_on_three_phase_box() -> None:
     loop = Loop(phases=1)
     loop.ctl.settings = replace(loop.ctl.settings, start_energy=0.001)
+    loop.step(5000)
     d = loop.step(5000)
     # Before the car draws, the configured three phases are assumed.
     assert d.power_per_amp == 690
