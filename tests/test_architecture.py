@@ -135,7 +135,8 @@ def _all_descriptions() -> tuple[list[object], list[object]]:
         *e3dc.binary_sensor_descriptions(e3dc_data),
         *dctr.binary_sensor_descriptions(None),  # type: ignore[arg-type]
     ]
-    assert pac_driver and dctr_driver
+    assert pac_driver
+    assert dctr_driver
     return sensors, binary
 
 

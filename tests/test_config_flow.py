@@ -18,6 +18,7 @@ from custom_components.solar_wallbox.const import (
     CONF_UNIT_ID,
     DOMAIN,
 )
+from simulator.e3dc import E3dcDevice
 
 from .conftest import E3DC_SERIAL, SimulatedDevice, e3dc_entry, setup_entry
 
@@ -211,3 +212,36 @@ async def test_options_flow(hass: HomeAssistant, e3dc_sim: SimulatedDevice) -> N
     assert entry.options[CONF_SCAN_INTERVAL] == 10
     # The update listener reloaded the entry with the new interval.
     assert entry.runtime_data.coordinator.scan_interval == 10
+
+
+@pytest.mark.parametrize(
+    ("device_type", "title"), [("pac2200", "Siemens PAC2200"), ("dctr", "Doepke DCTR")]
+)
+async def test_add_meter_and_monitor(hass: HomeAssistant, device_type: str, title: str) -> None:
+    """The PAC2200 and the DCTR are added like the E3DC; an E3DC is neither."""
+    from simulator.dctr import DctrDevice  # noqa: PLC0415
+    from simulator.modbus_server import ModbusTcpServer  # noqa: PLC0415
+    from simulator.pac2200 import Pac2200Device  # noqa: PLC0415
+
+    from .conftest import pinned_model  # noqa: PLC0415
+
+    model = pinned_model()
+    device = Pac2200Device(model) if device_type == "pac2200" else DctrDevice(model)
+    async with ModbusTcpServer(device) as server, ModbusTcpServer(E3dcDevice(model)) as other:
+        result = await hass.config_entries.flow.async_init(
+            DOMAIN, context={"source": config_entries.SOURCE_USER}
+        )
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"next_step_id": device_type}
+        )
+        assert result["step_id"] == device_type
+        flow_id = result["flow_id"]
+        result = await hass.config_entries.flow.async_configure(flow_id, _user_input(other.port))
+        assert result["errors"] == {"base": f"not_{device_type}"}
+        result = await hass.config_entries.flow.async_configure(flow_id, _user_input(server.port))
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        assert result["title"] == title
+        assert result["data"][CONF_DEVICE_TYPE] == device_type
+        await hass.async_block_till_done()
+        entry = result["result"]
+        assert await hass.config_entries.async_unload(entry.entry_id)

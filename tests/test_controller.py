@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from custom_components.solar_wallbox.charging.controller import SurplusController
 from custom_components.solar_wallbox.charging.model import (
     ChargeMode,
-    Reason,
     RcmInput,
+    Reason,
     Settings,
     SiteInput,
     UnknownTagPolicy,
@@ -271,7 +271,9 @@ def test_rcm_stale_or_lost_means_zero() -> None:
     loop = Loop()
     d = loop.step(9000, rcm=RcmInput(measured_at=loop.now, alarm=False, link_ok=False))
     assert (d.current, d.reason) == (0, Reason.RCM_STALE)
-    d = loop.step(9000, rcm=RcmInput(measured_at=T0 - timedelta(minutes=5), alarm=False, link_ok=True))
+    d = loop.step(
+        9000, rcm=RcmInput(measured_at=T0 - timedelta(minutes=5), alarm=False, link_ok=True)
+    )
     assert (d.current, d.reason) == (0, Reason.RCM_STALE)
 
 
@@ -339,7 +341,9 @@ def test_writes_only_on_change_and_refresh() -> None:
 def test_day_rollover_resets_the_budget() -> None:
     ctl = SurplusController(Settings())
     ctl.starts_today = 5
-    box = WallboxInput(measured_at=T0, connected=False, power=0, currents=(0, 0, 0), current_limit=0)
+    box = WallboxInput(
+        measured_at=T0, connected=False, power=0, currents=(0, 0, 0), current_limit=0
+    )
     d = ctl.decide(T0, None, box, today=T0.date() + timedelta(days=1))
     assert d.starts_today == 0
 

@@ -118,27 +118,27 @@ async def test_alarm_episode_fires_one_raised_and_one_cleared(
     hass.bus.async_listen(EVENT_RCM_ALARM, events.append)
     assert hass.states.get(B + "alarm_a").state == "off"
     assert hass.states.get(B + "rcm_link").state == "on"
-    dctr_sim.device.force_alarm("dc", 60)
+    dctr_sim.device.force_alarm("dc", 12)
     for _ in range(3):
         await _poll(hass, entry)
     state = hass.states.get(B + "alarm_a")
     assert state.state == "on"
     assert state.attributes["bands"] == ["dc"]
+    assert hass.states.get(S + "residual_current_dc").state == "12"
     dctr_sim.device.clear()
     for _ in range(3):
         await _poll(hass, entry)
     assert hass.states.get(B + "alarm_a").state == "off"
     device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, entry.unique_id)})
     assert device is not None
-    raised = [e.data for e in events if e.data["state"] == "raised"]
-    cleared = [e.data for e in events if e.data["state"] == "cleared"]
-    assert len(raised) == len([e for e in raised if e["alarm"] == "A"]) + len(
-        [e for e in raised if e["alarm"] == "B"]
-    )
-    assert [e["alarm"] for e in raised].count("A") == 1
-    assert [e["alarm"] for e in cleared].count("A") == 1
-    assert all(e["device_id"] == device.id for e in events)
-    assert hass.states.get(S + "residual_current_dc").state == "60"
+    # 12 mA DC is above alarm A's threshold (6 mA) only, below B (20 mA):
+    # exactly one raised and one cleared.
+    assert [(e.data["alarm"], e.data["state"]) for e in events] == [
+        ("A", "raised"),
+        ("A", "cleared"),
+    ]
+    assert events[0].data["bands"] == ["dc"]
+    assert all(e.data["device_id"] == device.id for e in events)
 
 
 async def test_link_loss_never_fires_an_alarm(
@@ -169,11 +169,15 @@ async def test_device_triggers(hass: HomeAssistant, dctr_sim: SimulatedDevice) -
     await setup_entry(hass, entry)
     device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, entry.unique_id)})
     assert device is not None
-    triggers = await async_get_device_automations(
-        hass, DeviceAutomationType.TRIGGER, device.id
-    )
+    triggers = await async_get_device_automations(hass, DeviceAutomationType.TRIGGER, device.id)
     types = {t["type"] for t in triggers if t["domain"] == DOMAIN}
-    assert types == {"alarm_a_raised", "alarm_b_raised", "alarm_cleared", "link_lost", "link_restored"}
+    assert types == {
+        "alarm_a_raised",
+        "alarm_b_raised",
+        "alarm_cleared",
+        "link_lost",
+        "link_restored",
+    }
     calls: list[ServiceCall] = []
     hass.services.async_register("test", "record", calls.append)
     assert await async_setup_component(
@@ -194,7 +198,7 @@ async def test_device_triggers(hass: HomeAssistant, dctr_sim: SimulatedDevice) -
             ]
         },
     )
-    dctr_sim.device.force_alarm("dc", 60)
+    dctr_sim.device.force_alarm("dc", 12)
     await _poll(hass, entry)
     await _poll(hass, entry)
     dctr_sim.device.clear()
@@ -211,9 +215,7 @@ async def test_no_triggers_for_other_devices(
 
     await setup_entry(hass, e3dc_entry(e3dc_sim.port))
     device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, E3DC_SERIAL)})
-    triggers = await async_get_device_automations(
-        hass, DeviceAutomationType.TRIGGER, device.id
-    )
+    triggers = await async_get_device_automations(hass, DeviceAutomationType.TRIGGER, device.id)
     assert [t for t in triggers if t["domain"] == DOMAIN] == []
 
 

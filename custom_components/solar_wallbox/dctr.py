@@ -39,7 +39,7 @@ def device_info(unique_id: str, identity: DctrIdentity) -> DeviceInfo:
         identifiers={(DOMAIN, unique_id)},
         manufacturer="Doepke",
         model="DCTR B-X Hz",
-        name="Residual current monitor",
+        name="Doepke DCTR",
     )
 
 
