@@ -156,6 +156,7 @@ class AmtronDevice:
         self._unplugged_at: float | None = None
         self._glitch_e_until = -1.0
         self._schedule_t: float | None = None
+        self._id_tag_words = [0] * len(ID_TAG_WRITE)
         model.steppers.append(self.step)
         self._update_load()
 
@@ -286,12 +287,12 @@ class AmtronDevice:
         assert self._plugged_at is not None
         if self.now - self._plugged_at < self.preparing_s:
             self.status = PREPARING
+        elif self.offer_a < HEMS_MIN_A:
+            self.status = SUSPENDED_EVSE
         elif car.state in (IecState.C, IecState.D):
             self.status = CHARGING
         elif car.full:
             self.status = SUSPENDED_EV
-        elif self.offer_a < HEMS_MIN_A:
-            self.status = SUSPENDED_EVSE
         # else: the car has not reacted to the offer yet, keep the status
 
     def _update_load(self) -> None:
@@ -405,11 +406,14 @@ class AmtronDevice:
                 self.available = bool(value) if self.new_firmware else not value
 
     def _write_id_tag(self, address: int, values: list[int]) -> None:
+        """1110–1119 collect an id tag; with a car plugged in it becomes the session's."""
         for a, value in zip(range(address, address + len(values)), values, strict=True):
             self.writes.append((a, value))
-        if self.car.plugged and address == ID_TAG_WRITE.start:
-            raw = b"".join(struct.pack(">H", v & 0xFFFF) for v in values)
-            self.session_tag = raw.decode("ascii", "replace").strip(" \0") or None
+            self._id_tag_words[a - ID_TAG_WRITE.start] = value & 0xFFFF
+        raw = b"".join(struct.pack(">H", w) for w in self._id_tag_words)
+        tag = raw.decode("ascii", "replace").replace("\0", "").strip() or None
+        if self.car.plugged:
+            self.session_tag = tag
 
     def _request(self) -> None:
         # The silence is judged before this request counts.

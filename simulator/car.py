@@ -151,7 +151,7 @@ class Car:
             change = abs(target - self.current_a)
             self._rate = change / config.ramp_s if config.ramp_s > 0 else float("inf")
         if self.current_a != self._goal:
-            step = self._rate * (end - ramp_from)
+            step = self._rate * (end - ramp_from) if self._rate != float("inf") else self._rate
             if abs(self._goal - self.current_a) <= step:
                 self.current_a = self._goal
             else:

@@ -347,7 +347,7 @@ def _device_identification(objects: Mapping[int, str] | None, pdu: bytes) -> byt
     count = 0
     more, next_id = 0x00, 0x00
     for oid in selected:
-        data = objects[oid].encode("ascii", "replace")[:_MAX_PDU - 10]
+        data = objects[oid].encode("ascii", "replace")[: _MAX_PDU - 10]
         if 7 + len(body) + 2 + len(data) > _MAX_PDU and read_code != 4:
             more, next_id = 0xFF, oid
             break

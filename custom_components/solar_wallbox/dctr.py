@@ -94,7 +94,9 @@ SENSORS: tuple[DctrSensor, ...] = (
 )
 
 
-def _alarm_attrs(bands: Callable[[DctrData], tuple[str, ...]], enabled: Callable[[DctrData], tuple[str, ...]]) -> Callable[[DctrData], dict[str, Any]]:
+def _alarm_attrs(
+    bands: Callable[[DctrData], tuple[str, ...]], enabled: Callable[[DctrData], tuple[str, ...]]
+) -> Callable[[DctrData], dict[str, Any]]:
     def attrs(data: DctrData) -> dict[str, Any]:
         return {"bands": list(bands(data)), "enabled_bands": list(enabled(data))}
 

@@ -63,9 +63,9 @@ async def async_attach_trigger(
     event_type, data = TRIGGERS[config[CONF_TYPE]]
     event_config = event_trigger.TRIGGER_SCHEMA(
         {
-            event_trigger.CONF_PLATFORM: "event",
+            CONF_PLATFORM: "event",
             event_trigger.CONF_EVENT_TYPE: event_type,
-            event_trigger.CONF_EVENT_DATA: {CONF_DEVICE_ID: config[CONF_DEVICE_ID], **data},
+            "event_data": {CONF_DEVICE_ID: config[CONF_DEVICE_ID], **data},
         }
     )
     return await event_trigger.async_attach_trigger(

@@ -13,8 +13,8 @@ from .const import CONF_UNIT_ID, DeviceType
 from .coordinator import DeviceClient
 from .drivers.dctr import DctrClient, DctrIdentity
 from .drivers.e3dc import E3dcClient, E3dcIdentity
-from .drivers.pac2200 import Pac2200Client, Pac2200Identity
 from .drivers.modbus import DEFAULT_TIMEOUT, ModbusConnection
+from .drivers.pac2200 import Pac2200Client, Pac2200Identity
 
 PLATFORMS: dict[DeviceType, list[Platform]] = {
     DeviceType.E3DC: [Platform.BINARY_SENSOR, Platform.SENSOR],

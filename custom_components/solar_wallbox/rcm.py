@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 EVENT_RCM_ALARM: Final = f"{DOMAIN}_rcm_alarm"
 EVENT_RCM_LINK: Final = f"{DOMAIN}_rcm_link"
 
+
 @dataclass(frozen=True, slots=True)
 class RcmEvent:
     """One event to fire: its type and data (without the device id)."""
@@ -156,5 +157,7 @@ class RcmMonitor:
 
     def _device_id(self) -> str | None:
         entry = self.coordinator.config_entry
-        device = dr.async_get(self.hass).async_get_device(identifiers={(DOMAIN, str(entry.unique_id))})
+        device = dr.async_get(self.hass).async_get_device(
+            identifiers={(DOMAIN, str(entry.unique_id))}
+        )
         return device.id if device else None

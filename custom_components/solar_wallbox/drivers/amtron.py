@@ -109,9 +109,10 @@ WRITABLE_REGISTERS: Final = frozenset({REG_SAFE_CURRENT, REG_COMM_TIMEOUT, REG_H
 
 HEMS_MAX_A: Final = 32
 DEFAULT_MIN_CURRENT_A: Final = 6
-COMM_TIMEOUT_RANGE: Final = (1, 0xFFFF)
+COMM_TIMEOUT_RANGE: Final = (1, 0xFFFE)
 """Accepted COMM_TIMEOUT in seconds. The spec gives no range; 0 is refused because its
-meaning (fallback disabled, or immediate) is undocumented and either defeats the fail-safe."""
+meaning (fallback disabled, or immediate) is undocumented and either defeats the fail-safe,
+0xFFFF because it would read back as "not available"."""
 
 _HIGH: Final = WordOrder.HIGH_FIRST
 
@@ -327,7 +328,8 @@ class AmtronData:
     error_bits: int
     """Raw 32-bit error value after the spec's word/byte swap (0 when not available)."""
     errors: tuple[str, ...]
-    """Names of the set bits 0..21 (`ERROR_NAMES`)."""
+    """Names of the set bits 0..21 (`ERROR_NAMES`). Bit 1 (vehicle state E) is hidden, in
+    both fields, while a state E is still being debounced."""
     power: int | None
     power_l1: int | None
     power_l2: int | None
@@ -688,16 +690,14 @@ class AmtronClient:
         minimum = self._min_current
         if not _valid_current(amps, minimum, maximum):
             raise InvalidCurrent(amps, minimum, maximum)
-        actual = await self._write_verified(REG_HEMS_LIMIT, amps)
-        self._cache.words[REG_HEMS_LIMIT] = actual
-        return actual
+        return await self._write_verified(REG_HEMS_LIMIT, amps)
 
     async def set_fallback(self, safe_current: int, timeout_s: int) -> tuple[int, int]:
         """Write SAFE_CURRENT (131) and COMM_TIMEOUT (132); return both as read back.
 
         ``safe_current``: 0 or the device minimum (default 6) .. 32 A. ``timeout_s``:
-        1..65535 s (0 is refused, see `COMM_TIMEOUT_RANGE`). Both are checked before
-        anything is written.
+        1..65534 s (see `COMM_TIMEOUT_RANGE`). Both are checked before anything is
+        written; a read-back mismatch raises `WriteVerifyError`.
         """
         minimum = self._min_current
         if not _valid_current(safe_current, minimum, HEMS_MAX_A):
@@ -709,8 +709,6 @@ class AmtronClient:
             raise InvalidTimeout(timeout_s, low, high)
         current = await self._write_verified(REG_SAFE_CURRENT, safe_current)
         timeout = await self._write_verified(REG_COMM_TIMEOUT, timeout_s)
-        self._cache.words[REG_SAFE_CURRENT] = current
-        self._cache.words[REG_COMM_TIMEOUT] = timeout
         return current, timeout
 
     # Internals ------------------------------------------------------------------------
@@ -721,6 +719,7 @@ class AmtronClient:
             raise ForbiddenRegister(address)
         await self.connection.write_register(address, value)
         (actual,) = await self._read(address, 1)
+        self._cache.words[address] = actual  # the newest value, also for the next poll
         if actual != value:
             raise WriteVerifyError(address, value, actual)
         return actual

@@ -68,9 +68,17 @@ BAND_BITS: Final = 0x00FF
 """Bits of a bitfield that carry a band."""
 
 
+def band_index(band: str) -> int:
+    """Position of ``band`` in `BANDS` (ValueError for an unknown band)."""
+    try:
+        return BANDS.index(band)
+    except ValueError:
+        raise ValueError(f"unknown band {band!r}; known: {', '.join(BANDS)}") from None
+
+
 def band_bit(band: str) -> int:
     """The bitfield mask of ``band`` (ValueError for an unknown band)."""
-    return 1 << (len(BANDS) - 1 - BANDS.index(band))
+    return 1 << (len(BANDS) - 1 - band_index(band))
 
 
 def bands_of(bitfield: int) -> tuple[str, ...]:
@@ -134,7 +142,7 @@ class DctrData:
 
     def current(self, band: str) -> int:
         """Residual current of one band (ValueError for an unknown band)."""
-        return self.residual_current[BANDS.index(band)]
+        return self.residual_current[band_index(band)]
 
 
 def _eight(regs: Sequence[int], start: int) -> tuple[int, ...]:

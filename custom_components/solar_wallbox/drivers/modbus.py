@@ -338,9 +338,7 @@ class ModbusConnection:
                 unit_keyword(): self.unit_id,
             }
 
-            async def call(
-                client: AsyncModbusTcpClient, request: dict[str, Any] = kwargs
-            ) -> _Pdu:
+            async def call(client: AsyncModbusTcpClient, request: dict[str, Any] = kwargs) -> _Pdu:
                 response: _Pdu = await client.read_device_information(**request)
                 return response
 

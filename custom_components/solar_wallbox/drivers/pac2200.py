@@ -311,6 +311,7 @@ class _RangeReader:
         self.plan: tuple[Chunk, ...] = (spec.whole,)
         self.unsupported: tuple[Chunk, ...] = ()
         self._learned_at: float | None = None
+        self._announced = False
 
     @property
     def degraded(self) -> bool:
@@ -360,11 +361,13 @@ class _RangeReader:
         new_plan = tuple(sorted(plan))
         if new_plan != self.plan or tuple(unsupported) != self.unsupported:
             if new_plan != (self.spec.whole,):
-                _LOGGER.info(
+                _LOGGER.log(
+                    logging.DEBUG if self._announced else logging.INFO,
                     "%s: device refuses block reads, using %d request(s) per poll",
                     self.spec.name,
                     len(new_plan),
                 )
+                self._announced = True
             self.plan, self.unsupported = new_plan, tuple(sorted(unsupported))
         if self.degraded and self._learned_at is None:
             self._learned_at = now
