@@ -109,7 +109,7 @@ def test_every_translation_key_used_exists() -> None:
     assert missing == []
     for key in _string_literals(r'errors\[[^\]]+\] = "(\w+)"'):
         assert f"config.error.{key}" in en, key
-    for device in ("e3dc", "pac2200", "dctr"):
+    for device in ("e3dc", "pac2200", "dctr", "amtron"):
         assert f"config.error.not_{device}" in en
         assert f"config.step.user.menu_options.{device}" in en
     for key in _string_literals(r'reason="(\w+)"'):
@@ -118,10 +118,11 @@ def test_every_translation_key_used_exists() -> None:
 
 def _all_descriptions() -> tuple[list[object], list[object]]:
     """Every sensor and binary sensor description of every device type."""
-    from custom_components.solar_wallbox import dctr, e3dc, pac2200  # noqa: PLC0415
+    from custom_components.solar_wallbox import amtron, dctr, e3dc, pac2200  # noqa: PLC0415
     from custom_components.solar_wallbox.drivers import dctr as dctr_driver  # noqa: PLC0415
     from custom_components.solar_wallbox.drivers import e3dc as e3dc_driver  # noqa: PLC0415
     from custom_components.solar_wallbox.drivers import pac2200 as pac_driver  # noqa: PLC0415
+    from custom_components.solar_wallbox.drivers.amtron import AmtronIdentity  # noqa: PLC0415
 
     e3dc_data = e3dc_driver.decode_data([0] * e3dc_driver.DATA_COUNT)
     sensors: list[object] = [
@@ -130,11 +131,15 @@ def _all_descriptions() -> tuple[list[object], list[object]]:
         *e3dc.ENERGY_SENSORS,
         *pac2200.sensor_descriptions(None),  # type: ignore[arg-type]
         *dctr.sensor_descriptions(None),  # type: ignore[arg-type]
+        *amtron.SENSORS,
     ]
     binary: list[object] = [
         *e3dc.binary_sensor_descriptions(e3dc_data),
         *dctr.binary_sensor_descriptions(None),  # type: ignore[arg-type]
+        *amtron.BINARY_SENSORS,
     ]
+    old = AmtronIdentity("5.12", "1.0", None, False, frozenset({"voltages", "model"}))
+    assert len(amtron.sensor_descriptions(old)) < len(amtron.SENSORS)
     assert pac_driver
     assert dctr_driver
     return sensors, binary

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from homeassistant.components.binary_sensor import BinarySensorDeviceClass, BinarySensorEntity
 from homeassistant.const import EntityCategory
 
-from . import dctr, e3dc
+from . import amtron, dctr, e3dc
 from .const import DeviceType
 from .coordinator import SolarWallboxCoordinator
 from .descriptions import BinarySensorDescription
@@ -43,6 +43,8 @@ async def async_setup_entry(
         case DeviceType.DCTR:
             descriptions = dctr.binary_sensor_descriptions(first)
             entities.append(LinkBinarySensor(coordinator, runtime.device_info, "rcm_link"))
+        case DeviceType.AMTRON:
+            descriptions = amtron.binary_sensor_descriptions(coordinator.identity)
     entities.extend(DeviceBinarySensor(coordinator, runtime.device_info, d) for d in descriptions)
     async_add_entities(entities)
 

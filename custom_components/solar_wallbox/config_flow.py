@@ -19,8 +19,11 @@ from homeassistant.helpers.selector import (
 from . import devices
 from .const import (
     CONF_DEVICE_TYPE,
+    CONF_MAX_CURRENT,
     CONF_SCAN_INTERVAL,
     CONF_UNIT_ID,
+    DEFAULT_AMTRON_UNIT_ID,
+    DEFAULT_MAX_CURRENT,
     DEFAULT_PORT,
     DEFAULT_SCAN_INTERVAL,
     DEFAULT_UNIT_ID,
@@ -45,6 +48,7 @@ DEFAULT_UNIT_IDS: dict[DeviceType, int] = {
     DeviceType.E3DC: DEFAULT_UNIT_ID,
     DeviceType.PAC2200: DEFAULT_UNIT_ID,
     DeviceType.DCTR: DEFAULT_UNIT_ID,
+    DeviceType.AMTRON: DEFAULT_AMTRON_UNIT_ID,
 }
 
 
@@ -54,6 +58,14 @@ class Identified:
 
     unique_id: str
     title: str
+
+
+def default_options(device_type: DeviceType) -> dict[str, Any]:
+    """Options of a new entry."""
+    options: dict[str, Any] = {CONF_SCAN_INTERVAL: DEFAULT_SCAN_INTERVAL}
+    if device_type is DeviceType.AMTRON:
+        options[CONF_MAX_CURRENT] = DEFAULT_MAX_CURRENT
+    return options
 
 
 def _connection_schema(device_type: DeviceType, defaults: dict[str, Any]) -> vol.Schema:
@@ -155,6 +167,10 @@ class SolarWallboxConfigFlow(ConfigFlow, domain=DOMAIN):
         """Add a Doepke DCTR residual current monitor."""
         return await self._async_step_device(DeviceType.DCTR, user_input)
 
+    async def async_step_amtron(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Add a Mennekes Amtron wallbox."""
+        return await self._async_step_device(DeviceType.AMTRON, user_input)
+
     async def _async_step_device(
         self, device_type: DeviceType, user_input: dict[str, Any] | None
     ) -> ConfigFlowResult:
@@ -168,7 +184,7 @@ class SolarWallboxConfigFlow(ConfigFlow, domain=DOMAIN):
                 return self.async_create_entry(
                     title=found.title,
                     data={CONF_DEVICE_TYPE: device_type.value, **data},
-                    options={CONF_SCAN_INTERVAL: DEFAULT_SCAN_INTERVAL},
+                    options=default_options(device_type),
                 )
         return self.async_show_form(
             step_id=device_type.value,
@@ -203,22 +219,29 @@ class SolarWallboxOptionsFlow(OptionsFlow):
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Show and save the options."""
+        device_type = DeviceType(self.config_entry.data[CONF_DEVICE_TYPE])
+        current = {**default_options(device_type), **self.config_entry.options}
         if user_input is not None:
-            options = dict(self.config_entry.options)
-            options[CONF_SCAN_INTERVAL] = int(user_input[CONF_SCAN_INTERVAL])
+            options = dict(current)
+            options.update({key: int(value) for key, value in user_input.items()})
             return self.async_create_entry(data=options)
-        current = self.config_entry.options.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL)
-        schema = vol.Schema(
-            {
-                vol.Required(CONF_SCAN_INTERVAL, default=current): NumberSelector(
+        fields: dict[Any, Any] = {
+            vol.Required(CONF_SCAN_INTERVAL, default=current[CONF_SCAN_INTERVAL]): NumberSelector(
+                NumberSelectorConfig(
+                    min=MIN_SCAN_INTERVAL,
+                    max=MAX_SCAN_INTERVAL,
+                    step=1,
+                    mode=NumberSelectorMode.BOX,
+                    unit_of_measurement="s",
+                )
+            )
+        }
+        if device_type is DeviceType.AMTRON:
+            fields[vol.Required(CONF_MAX_CURRENT, default=current[CONF_MAX_CURRENT])] = (
+                NumberSelector(
                     NumberSelectorConfig(
-                        min=MIN_SCAN_INTERVAL,
-                        max=MAX_SCAN_INTERVAL,
-                        step=1,
-                        mode=NumberSelectorMode.BOX,
-                        unit_of_measurement="s",
+                        min=6, max=32, step=1, mode=NumberSelectorMode.BOX, unit_of_measurement="A"
                     )
                 )
-            }
-        )
-        return self.async_show_form(step_id="init", data_schema=schema)
+            )
+        return self.async_show_form(step_id="init", data_schema=vol.Schema(fields))

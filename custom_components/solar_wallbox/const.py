@@ -12,10 +12,13 @@ LOGGER: Final = logging.getLogger(__package__)
 CONF_DEVICE_TYPE: Final = "device_type"
 CONF_UNIT_ID: Final = "unit_id"
 CONF_SCAN_INTERVAL: Final = "scan_interval"
+CONF_MAX_CURRENT: Final = "max_current"  # ceiling of the charging current (16 A: 11 kW unit)
 
 DEFAULT_PORT: Final = 502
 DEFAULT_UNIT_ID: Final = 1
 DEFAULT_SCAN_INTERVAL: Final = 2
+DEFAULT_AMTRON_UNIT_ID: Final = 255
+DEFAULT_MAX_CURRENT: Final = 16
 MIN_SCAN_INTERVAL: Final = 1
 MAX_SCAN_INTERVAL: Final = 60
 
@@ -29,3 +32,4 @@ class DeviceType(StrEnum):
     E3DC = "e3dc"
     PAC2200 = "pac2200"
     DCTR = "dctr"
+    AMTRON = "amtron"

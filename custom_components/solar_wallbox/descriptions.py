@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from homeassistant.components.binary_sensor import BinarySensorEntityDescription
@@ -15,8 +16,9 @@ from homeassistant.helpers.typing import StateType
 class SensorDescription[DataT](SensorEntityDescription):
     """A sensor whose state is computed from one poll of its device."""
 
-    value_fn: Callable[[DataT], StateType]
+    value_fn: Callable[[DataT], StateType | datetime]
     attrs_fn: Callable[[DataT], dict[str, Any]] | None = None
+    group: str | None = None  # register group the value needs (absent → no entity)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -32,3 +34,4 @@ class BinarySensorDescription[DataT](BinarySensorEntityDescription):
 
     value_fn: Callable[[DataT], bool | None]
     attrs_fn: Callable[[DataT], dict[str, Any]] | None = None
+    group: str | None = None  # register group the value needs (absent → no entity)

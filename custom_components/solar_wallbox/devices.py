@@ -8,9 +8,10 @@ from typing import Any
 from homeassistant.const import CONF_HOST, CONF_PORT, Platform
 from homeassistant.helpers.device_registry import DeviceInfo
 
-from . import dctr, e3dc, pac2200
+from . import amtron, dctr, e3dc, pac2200
 from .const import CONF_UNIT_ID, DeviceType
 from .coordinator import DeviceClient
+from .drivers.amtron import AmtronClient, AmtronIdentity
 from .drivers.dctr import DctrClient, DctrIdentity
 from .drivers.e3dc import E3dcClient, E3dcIdentity
 from .drivers.modbus import DEFAULT_TIMEOUT, ModbusConnection
@@ -20,6 +21,7 @@ PLATFORMS: dict[DeviceType, list[Platform]] = {
     DeviceType.E3DC: [Platform.BINARY_SENSOR, Platform.SENSOR],
     DeviceType.PAC2200: [Platform.SENSOR],
     DeviceType.DCTR: [Platform.BINARY_SENSOR, Platform.SENSOR],
+    DeviceType.AMTRON: [Platform.BINARY_SENSOR, Platform.NUMBER, Platform.SENSOR],
 }
 
 
@@ -41,6 +43,8 @@ def create_client(device_type: DeviceType, connection: ModbusConnection) -> Devi
             return Pac2200Client(connection)
         case DeviceType.DCTR:
             return DctrClient(connection)
+        case DeviceType.AMTRON:
+            return AmtronClient(connection)
 
 
 def address_id(data: Mapping[str, Any]) -> str:
@@ -57,7 +61,8 @@ def unique_id(device_type: DeviceType, identity: Any, data: Mapping[str, Any]) -
         case DeviceType.PAC2200:
             assert isinstance(identity, Pac2200Identity)
             return f"pac2200_{identity.serial}" if identity.serial else address_id(data)
-        case DeviceType.DCTR:
+        case DeviceType.DCTR | DeviceType.AMTRON:
+            # Neither device reports a serial number over Modbus.
             return address_id(data)
 
 
@@ -71,6 +76,9 @@ def title(device_type: DeviceType, identity: Any) -> str:
             return "Siemens PAC2200"
         case DeviceType.DCTR:
             return "Doepke DCTR"
+        case DeviceType.AMTRON:
+            assert isinstance(identity, AmtronIdentity)
+            return f"Mennekes Amtron {identity.model or ''}".strip()
 
 
 def device_info(device_type: DeviceType, unique: str, identity: Any) -> DeviceInfo:
@@ -85,3 +93,6 @@ def device_info(device_type: DeviceType, unique: str, identity: Any) -> DeviceIn
         case DeviceType.DCTR:
             assert isinstance(identity, DctrIdentity)
             return dctr.device_info(unique, identity)
+        case DeviceType.AMTRON:
+            assert isinstance(identity, AmtronIdentity)
+            return amtron.device_info(unique, identity)

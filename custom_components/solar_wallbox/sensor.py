@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.components.sensor import RestoreSensor, SensorEntity
 from homeassistant.core import callback
 from homeassistant.helpers.typing import StateType
 
-from . import dctr, e3dc, pac2200
+from . import amtron, dctr, e3dc, pac2200
 from .const import ENERGY_MAX_GAP_INTERVALS, DeviceType
 from .coordinator import SolarWallboxCoordinator
 from .descriptions import EnergySensorDescription, SensorDescription
@@ -57,6 +58,11 @@ async def async_setup_entry(
                 DeviceSensor(coordinator, runtime.device_info, d)
                 for d in dctr.sensor_descriptions(first)
             )
+        case DeviceType.AMTRON:
+            entities.extend(
+                DeviceSensor(coordinator, runtime.device_info, d)
+                for d in amtron.sensor_descriptions(coordinator.identity)
+            )
     async_add_entities(entities)
 
 
@@ -76,7 +82,7 @@ class DeviceSensor(SolarWallboxEntity[Coordinator], SensorEntity):
         self.entity_description = description
 
     @property
-    def native_value(self) -> StateType:
+    def native_value(self) -> StateType | datetime:
         """Return the value from the latest poll."""
         return self.entity_description.value_fn(self.coordinator.data.data)
 

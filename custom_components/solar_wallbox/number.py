@@ -1,0 +1,198 @@
+"""Numbers of the Amtron: the charging current limit and the charger's fail-safe settings."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.components.number import NumberDeviceClass, NumberEntity, NumberMode
+from homeassistant.const import EntityCategory, UnitOfElectricCurrent, UnitOfTime
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+
+from .const import CONF_MAX_CURRENT, DEFAULT_MAX_CURRENT, DOMAIN, DeviceType
+from .coordinator import SolarWallboxCoordinator
+from .drivers.amtron import (
+    COMM_TIMEOUT_RANGE,
+    HEMS_MAX_A,
+    AmtronClient,
+    AmtronData,
+    InvalidSetting,
+    InvalidTimeout,
+)
+from .drivers.modbus import ModbusError
+from .entity import SolarWallboxEntity
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from homeassistant.core import HomeAssistant
+    from homeassistant.helpers.device_registry import DeviceInfo
+    from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+    from .models import SolarWallboxConfigEntry
+
+PARALLEL_UPDATES = 1  # one write at a time: the charger has one connection
+
+type AmtronCoordinator = SolarWallboxCoordinator[Any, AmtronData]
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: SolarWallboxConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Create the numbers of a wallbox entry."""
+    runtime = entry.runtime_data
+    if runtime.device_type is not DeviceType.AMTRON:
+        return
+    coordinator = runtime.coordinator
+    async_add_entities(
+        [
+            CurrentLimitNumber(coordinator, runtime.device_info),
+            FailsafeCurrentNumber(coordinator, runtime.device_info),
+            CommTimeoutNumber(coordinator, runtime.device_info),
+        ]
+    )
+
+
+class AmtronNumber(SolarWallboxEntity[AmtronCoordinator], NumberEntity):
+    """A number whose value is a register of the charger, written and read back."""
+
+    _attr_mode = NumberMode.BOX
+    _attr_native_step = 1
+
+    def __init__(self, coordinator: AmtronCoordinator, device_info: DeviceInfo, key: str) -> None:
+        """Bind the number to the charger."""
+        super().__init__(coordinator, device_info, key)
+        self._attr_translation_key = key
+
+    @property
+    def client(self) -> AmtronClient:
+        """The charger's driver (its single connection)."""
+        client = self.coordinator.client
+        assert isinstance(client, AmtronClient)
+        return client
+
+    @property
+    def data(self) -> AmtronData:
+        """The latest poll."""
+        return self.coordinator.data.data
+
+    async def _write(self, write: Callable[[], Awaitable[Any]]) -> None:
+        """Run a driver write; turn its errors into translated Home Assistant errors."""
+        try:
+            await write()
+        except InvalidSetting as err:
+            key = "invalid_timeout" if isinstance(err, InvalidTimeout) else "invalid_current"
+            if key == "invalid_current" and err.minimum > err.maximum:
+                key = "invalid_current_pause_only"
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key=key,
+                translation_placeholders={
+                    "value": str(err.value),
+                    "minimum": str(err.minimum),
+                    "maximum": str(err.maximum),
+                },
+            ) from err
+        except ModbusError as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="write_failed",
+                translation_placeholders={"error": str(err)},
+            ) from err
+        finally:
+            # Show what the charger holds now, also after a failed or partial write.
+            await self.coordinator.async_refresh()
+
+
+def _whole(value: float) -> int:
+    if value != int(value):
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="whole_number",
+            translation_placeholders={"value": str(value)},
+        )
+    return int(value)
+
+
+class CurrentLimitNumber(AmtronNumber):
+    """Charging current limit (register 1000): 0 pauses, otherwise min..max A."""
+
+    _attr_device_class = NumberDeviceClass.CURRENT
+    _attr_native_unit_of_measurement = UnitOfElectricCurrent.AMPERE
+    _attr_native_min_value = 0
+
+    def __init__(self, coordinator: AmtronCoordinator, device_info: DeviceInfo) -> None:
+        """Bind the limit to the charger."""
+        super().__init__(coordinator, device_info, "charging_current_limit")
+
+    @property
+    def native_max_value(self) -> float:
+        """The smallest known of the operator limit, the EV's maximum and the ceiling."""
+        ceiling = int(
+            self.coordinator.config_entry.options.get(CONF_MAX_CURRENT, DEFAULT_MAX_CURRENT)
+        )
+        data = self.data
+        known = [ceiling, *(v for v in (data.operator_limit, data.ev_max_current) if v)]
+        return float(min(known))
+
+    @property
+    def native_value(self) -> float | None:
+        """The limit as read back from the charger."""
+        return self.data.hems_limit
+
+    async def async_set_native_value(self, value: float) -> None:
+        """Write the limit and read it back."""
+        amps = _whole(value)
+        maximum = int(self.native_max_value)
+        await self._write(lambda: self.client.set_current_limit(amps, max_current=maximum))
+
+
+class FailsafeCurrentNumber(AmtronNumber):
+    """SAFE_CURRENT (131): the current the charger falls back to without a HEMS."""
+
+    _attr_device_class = NumberDeviceClass.CURRENT
+    _attr_native_unit_of_measurement = UnitOfElectricCurrent.AMPERE
+    _attr_entity_category = EntityCategory.CONFIG
+    _attr_native_min_value = 0
+    _attr_native_max_value = HEMS_MAX_A
+
+    def __init__(self, coordinator: AmtronCoordinator, device_info: DeviceInfo) -> None:
+        """Bind the fail-safe current to the charger."""
+        super().__init__(coordinator, device_info, "failsafe_current")
+
+    @property
+    def native_value(self) -> float | None:
+        """SAFE_CURRENT as read from the charger."""
+        return self.data.safe_current
+
+    async def async_set_native_value(self, value: float) -> None:
+        """Write the fail-safe current (keeping the timeout)."""
+        amps = _whole(value)
+        timeout = self.data.comm_timeout or COMM_TIMEOUT_RANGE[0]
+        await self._write(lambda: self.client.set_fallback(amps, timeout))
+
+
+class CommTimeoutNumber(AmtronNumber):
+    """COMM_TIMEOUT (132): silence after which the fail-safe current applies."""
+
+    _attr_device_class = NumberDeviceClass.DURATION
+    _attr_native_unit_of_measurement = UnitOfTime.SECONDS
+    _attr_entity_category = EntityCategory.CONFIG
+    _attr_native_min_value = COMM_TIMEOUT_RANGE[0]
+    _attr_native_max_value = COMM_TIMEOUT_RANGE[1]
+
+    def __init__(self, coordinator: AmtronCoordinator, device_info: DeviceInfo) -> None:
+        """Bind the communication timeout to the charger."""
+        super().__init__(coordinator, device_info, "comm_timeout")
+
+    @property
+    def native_value(self) -> float | None:
+        """COMM_TIMEOUT as read from the charger."""
+        return self.data.comm_timeout
+
+    async def async_set_native_value(self, value: float) -> None:
+        """Write the timeout (keeping the fail-safe current)."""
+        seconds = _whole(value)
+        safe = self.data.safe_current if self.data.safe_current is not None else 0
+        await self._write(lambda: self.client.set_fallback(safe, seconds))
