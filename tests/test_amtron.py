@@ -235,6 +235,11 @@ async def test_options_include_the_ceiling(hass: HomeAssistant, charger: Simulat
     entry = amtron_entry(charger.port)
     await setup_entry(hass, entry)
     result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["type"] is FlowResultType.MENU
+    assert result["menu_options"] == ["device", "surplus", "add_vehicle"]
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "device"}
+    )
     assert {str(k) for k in result["data_schema"].schema} == {CONF_SCAN_INTERVAL, CONF_MAX_CURRENT}
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {CONF_SCAN_INTERVAL: 5, CONF_MAX_CURRENT: 32}

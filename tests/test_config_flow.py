@@ -203,7 +203,7 @@ async def test_options_flow(hass: HomeAssistant, e3dc_sim: SimulatedDevice) -> N
     await setup_entry(hass, entry)
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "init"
+    assert result["step_id"] == "device"
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {CONF_SCAN_INTERVAL: 10}
     )

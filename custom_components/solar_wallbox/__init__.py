@@ -8,6 +8,7 @@ from homeassistant.exceptions import ConfigEntryError
 from homeassistant.helpers import config_validation as cv
 
 from . import devices
+from .charging_manager import ChargingManager
 from .const import CONF_DEVICE_TYPE, DOMAIN, DeviceType
 from .coordinator import SolarWallboxCoordinator
 from .models import RuntimeData
@@ -50,12 +51,17 @@ async def async_setup_entry(hass: HomeAssistant, entry: SolarWallboxConfigEntry)
         coordinator=coordinator,
         device_info=devices.device_info(device_type, found, coordinator.identity),
     )
+    if device_type is DeviceType.AMTRON:
+        entry.runtime_data.charging = ChargingManager(hass, entry, coordinator)
     entry.async_on_unload(entry.add_update_listener(_async_update_listener))
     await hass.config_entries.async_forward_entry_setups(entry, devices.PLATFORMS[device_type])
     if device_type is DeviceType.DCTR:
         # After the platforms: the device exists, so events carry its id.
         entry.runtime_data.rcm = RcmMonitor(hass, coordinator)
         entry.runtime_data.rcm.start()
+    if entry.runtime_data.charging is not None:
+        # After the platforms: the restored switch, mode and settings are in place.
+        entry.runtime_data.charging.start()
     return True
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,18 +11,28 @@ from homeassistant.config_entries import ConfigFlow, ConfigFlowResult, OptionsFl
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import callback
 from homeassistant.helpers.selector import (
+    ConfigEntrySelector,
+    ConfigEntrySelectorConfig,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
+    SelectOptionDict,
+    SelectSelector,
+    SelectSelectorConfig,
     TextSelector,
 )
 
 from . import devices
+from .charging.model import ChargeMode, Settings, UnknownTagPolicy
 from .const import (
+    CONF_BATTERY_ENTRY,
     CONF_DEVICE_TYPE,
+    CONF_GRID_ENTRY,
     CONF_MAX_CURRENT,
+    CONF_RCM_ENTRY,
     CONF_SCAN_INTERVAL,
     CONF_UNIT_ID,
+    CONF_VEHICLES,
     DEFAULT_AMTRON_UNIT_ID,
     DEFAULT_MAX_CURRENT,
     DEFAULT_PORT,
@@ -214,34 +225,185 @@ class SolarWallboxConfigFlow(ConfigFlow, domain=DOMAIN):
         )
 
 
+def _number(low: float, high: float, step: float = 1, unit: str | None = None) -> NumberSelector:
+    config = NumberSelectorConfig(min=low, max=high, step=step, mode=NumberSelectorMode.BOX)
+    if unit is not None:
+        config["unit_of_measurement"] = unit
+    return NumberSelector(config)
+
+
+# Surplus charging options: key (a controller setting) → selector.
+SURPLUS_NUMBERS: dict[str, NumberSelector] = {
+    "voltage": _number(200, 250, 1, "V"),
+    "min_charging_power": _number(0, 22000, 10, "W"),
+    "battery_support_power": _number(0, 20000, 50, "W"),
+    "start_energy": _number(0, 1000, 1, "Wh"),
+    "stop_energy": _number(0, 1000, 1, "Wh"),
+    "min_on_time": _number(0, 3600, 10, "s"),
+    "min_off_time": _number(0, 3600, 10, "s"),
+    "daily_start_budget": _number(1, 100, 1),
+    "hysteresis": _number(0, 2000, 10, "W"),
+    "stale_timeout": _number(5, 300, 1, "s"),
+    "idle_current": _number(0, 32, 1, "A"),
+    "initial_current": _number(0, 32, 1, "A"),
+    "initial_duration": _number(0, 3600, 10, "s"),
+}
+LINKS: dict[str, tuple[DeviceType, ...]] = {
+    CONF_GRID_ENTRY: (DeviceType.PAC2200, DeviceType.E3DC),
+    CONF_BATTERY_ENTRY: (DeviceType.E3DC,),
+    CONF_RCM_ENTRY: (DeviceType.DCTR,),
+}
+VEHICLE_FIELDS = (
+    "name",
+    "tag",
+    "mode",
+    "min_current",
+    "max_current",
+    "min_charging_power",
+    "session_energy_limit",
+)
+
+
 class SolarWallboxOptionsFlow(OptionsFlow):
-    """Options of one device: the poll interval."""
+    """Options of one device; the wallbox also has surplus charging and vehicles."""
+
+    @property
+    def _device_type(self) -> DeviceType:
+        return DeviceType(self.config_entry.data[CONF_DEVICE_TYPE])
+
+    def _current(self) -> dict[str, Any]:
+        return {**default_options(self._device_type), **self.config_entry.options}
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Show and save the options."""
-        device_type = DeviceType(self.config_entry.data[CONF_DEVICE_TYPE])
-        current = {**default_options(device_type), **self.config_entry.options}
+        """Device options, or for the wallbox a menu of the option pages."""
+        if self._device_type is DeviceType.AMTRON:
+            options = ["device", "surplus", "add_vehicle"]
+            if self._current().get(CONF_VEHICLES):
+                options.append("remove_vehicle")
+            return self.async_show_menu(step_id="init", menu_options=options)
+        return await self.async_step_device(user_input)
+
+    async def async_step_device(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Poll interval (and the wallbox's current ceiling)."""
+        current = self._current()
         if user_input is not None:
-            options = dict(current)
-            options.update({key: int(value) for key, value in user_input.items()})
-            return self.async_create_entry(data=options)
+            current.update({key: int(value) for key, value in user_input.items()})
+            return self.async_create_entry(data=current)
         fields: dict[Any, Any] = {
-            vol.Required(CONF_SCAN_INTERVAL, default=current[CONF_SCAN_INTERVAL]): NumberSelector(
-                NumberSelectorConfig(
-                    min=MIN_SCAN_INTERVAL,
-                    max=MAX_SCAN_INTERVAL,
-                    step=1,
-                    mode=NumberSelectorMode.BOX,
-                    unit_of_measurement="s",
-                )
+            vol.Required(CONF_SCAN_INTERVAL, default=current[CONF_SCAN_INTERVAL]): _number(
+                MIN_SCAN_INTERVAL, MAX_SCAN_INTERVAL, 1, "s"
             )
         }
-        if device_type is DeviceType.AMTRON:
-            fields[vol.Required(CONF_MAX_CURRENT, default=current[CONF_MAX_CURRENT])] = (
-                NumberSelector(
-                    NumberSelectorConfig(
-                        min=6, max=32, step=1, mode=NumberSelectorMode.BOX, unit_of_measurement="A"
-                    )
-                )
+        if self._device_type is DeviceType.AMTRON:
+            fields[vol.Required(CONF_MAX_CURRENT, default=current[CONF_MAX_CURRENT])] = _number(
+                6, 32, 1, "A"
             )
-        return self.async_show_form(step_id="init", data_schema=vol.Schema(fields))
+        return self.async_show_form(step_id="device", data_schema=vol.Schema(fields))
+
+    async def async_step_surplus(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Linked devices and the settings of the surplus controller."""
+        current = self._current()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            for key, allowed in LINKS.items():
+                entry_id = user_input.get(key)
+                if entry_id and not self._entry_is(entry_id, allowed):
+                    errors[key] = f"wrong_{key}"
+            for key in ("idle_current", "initial_current"):
+                if 0 < float(user_input.get(key, 0)) < 6:
+                    errors[key] = "current_below_minimum"
+            if not errors:
+                for key in LINKS:
+                    current.pop(key, None)
+                current.update({k: v for k, v in user_input.items() if v not in (None, "")})
+                return self.async_create_entry(data=current)
+        defaults = {**dataclasses.asdict(Settings()), **current, **(user_input or {})}
+        fields: dict[Any, Any] = {}
+        for key in LINKS:
+            fields[vol.Optional(key, description={"suggested_value": defaults.get(key)})] = (
+                ConfigEntrySelector(ConfigEntrySelectorConfig(integration=DOMAIN))
+            )
+        fields[vol.Required("phases", default=str(defaults["phases"]))] = SelectSelector(
+            SelectSelectorConfig(options=["1", "3"], translation_key="phases")
+        )
+        for key, selector in SURPLUS_NUMBERS.items():
+            fields[vol.Required(key, default=defaults[key])] = selector
+        fields[vol.Required("unknown_tag", default=str(defaults["unknown_tag"]))] = SelectSelector(
+            SelectSelectorConfig(
+                options=[p.value for p in UnknownTagPolicy], translation_key="unknown_tag"
+            )
+        )
+        return self.async_show_form(
+            step_id="surplus", data_schema=vol.Schema(fields), errors=errors
+        )
+
+    def _entry_is(self, entry_id: str, allowed: tuple[DeviceType, ...]) -> bool:
+        entry = self.hass.config_entries.async_get_entry(entry_id)
+        return (
+            entry is not None
+            and entry.domain == DOMAIN
+            and entry.data.get(CONF_DEVICE_TYPE) in {t.value for t in allowed}
+        )
+
+    async def async_step_add_vehicle(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Add (or replace, same tag) a vehicle profile."""
+        current = self._current()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            tag = str(user_input["tag"]).strip()
+            low, high = user_input.get("min_current"), user_input.get("max_current")
+            if not tag or not str(user_input["name"]).strip():
+                errors["base"] = "vehicle_incomplete"
+            elif low and high and float(low) > float(high):
+                errors["base"] = "min_above_max"
+            else:
+                vehicle = {k: user_input.get(k) for k in VEHICLE_FIELDS}
+                vehicle["tag"] = tag
+                vehicle["name"] = str(user_input["name"]).strip()
+                others = [
+                    v
+                    for v in current.get(CONF_VEHICLES, [])
+                    if str(v["tag"]).casefold() != tag.casefold()
+                ]
+                current[CONF_VEHICLES] = [*others, vehicle]
+                return self.async_create_entry(data=current)
+        fields = {
+            vol.Required("name"): TextSelector(),
+            vol.Required("tag"): TextSelector(),
+            vol.Optional("mode"): SelectSelector(
+                SelectSelectorConfig(
+                    options=[m.value for m in ChargeMode], translation_key="charge_mode"
+                )
+            ),
+            vol.Optional("min_current"): _number(6, 32, 1, "A"),
+            vol.Optional("max_current"): _number(6, 32, 1, "A"),
+            vol.Optional("min_charging_power"): _number(0, 22000, 10, "W"),
+            vol.Optional("session_energy_limit"): _number(0, 200, 0.5, "kWh"),
+        }
+        return self.async_show_form(
+            step_id="add_vehicle", data_schema=vol.Schema(fields), errors=errors
+        )
+
+    async def async_step_remove_vehicle(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Remove vehicle profiles."""
+        current = self._current()
+        vehicles = current.get(CONF_VEHICLES, [])
+        if user_input is not None:
+            remove = set(user_input.get("vehicles", []))
+            current[CONF_VEHICLES] = [v for v in vehicles if v["tag"] not in remove]
+            return self.async_create_entry(data=current)
+        options = [SelectOptionDict(value=v["tag"], label=v["name"]) for v in vehicles]
+        schema = vol.Schema(
+            {
+                vol.Optional("vehicles", default=[]): SelectSelector(
+                    SelectSelectorConfig(options=options, multiple=True)
+                )
+            }
+        )
+        return self.async_show_form(step_id="remove_vehicle", data_schema=schema)

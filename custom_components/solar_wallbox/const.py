@@ -13,6 +13,10 @@ CONF_DEVICE_TYPE: Final = "device_type"
 CONF_UNIT_ID: Final = "unit_id"
 CONF_SCAN_INTERVAL: Final = "scan_interval"
 CONF_MAX_CURRENT: Final = "max_current"  # ceiling of the charging current (16 A: 11 kW unit)
+CONF_GRID_ENTRY: Final = "grid_entry"  # entry of the grid meter (PAC2200 or E3DC)
+CONF_BATTERY_ENTRY: Final = "battery_entry"  # entry of the home battery (E3DC)
+CONF_RCM_ENTRY: Final = "rcm_entry"  # entry of the residual current monitor (DCTR)
+CONF_VEHICLES: Final = "vehicles"  # vehicle profiles by RFID tag
 
 DEFAULT_PORT: Final = 502
 DEFAULT_UNIT_ID: Final = 1

@@ -21,7 +21,14 @@ PLATFORMS: dict[DeviceType, list[Platform]] = {
     DeviceType.E3DC: [Platform.BINARY_SENSOR, Platform.SENSOR],
     DeviceType.PAC2200: [Platform.SENSOR],
     DeviceType.DCTR: [Platform.BINARY_SENSOR, Platform.SENSOR],
-    DeviceType.AMTRON: [Platform.BINARY_SENSOR, Platform.NUMBER, Platform.SENSOR],
+    DeviceType.AMTRON: [
+        Platform.BINARY_SENSOR,
+        Platform.BUTTON,
+        Platform.NUMBER,
+        Platform.SELECT,
+        Platform.SENSOR,
+        Platform.SWITCH,
+    ],
 }
 
 

@@ -39,6 +39,9 @@ async def async_get_config_entry_diagnostics(
             "device_type": entry.runtime_data.device_type.value,
             "identity": _as_dict(coordinator.identity),
             "coordinator": coordinator.diagnostics(),
+            "surplus_charging": (
+                entry.runtime_data.charging.diagnostics() if entry.runtime_data.charging else None
+            ),
             "last_reading": {
                 "measured_at": reading.measured_at.isoformat() if reading else None,
                 "data": _as_dict(reading.data) if reading else None,

@@ -8,6 +8,7 @@ from typing import Any
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.helpers.device_registry import DeviceInfo
 
+from .charging_manager import ChargingManager
 from .const import DeviceType
 from .coordinator import SolarWallboxCoordinator
 from .rcm import RcmMonitor
@@ -21,6 +22,7 @@ class RuntimeData:
     coordinator: SolarWallboxCoordinator[Any, Any]
     device_info: DeviceInfo
     rcm: RcmMonitor | None = None
+    charging: ChargingManager | None = None
 
 
 type SolarWallboxConfigEntry = ConfigEntry[RuntimeData]

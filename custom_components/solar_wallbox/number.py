@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from homeassistant.components.number import NumberDeviceClass, NumberEntity, NumberMode
-from homeassistant.const import EntityCategory, UnitOfElectricCurrent, UnitOfTime
+from homeassistant.components.number import (
+    NumberDeviceClass,
+    NumberEntity,
+    NumberEntityDescription,
+    NumberMode,
+    RestoreNumber,
+)
+from homeassistant.const import (
+    PERCENTAGE,
+    EntityCategory,
+    UnitOfElectricCurrent,
+    UnitOfEnergy,
+    UnitOfPower,
+    UnitOfTime,
+)
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers.device_registry import DeviceInfo
 
+from .charging_entities import ChargingEntity
+from .charging_manager import ChargingManager
 from .const import CONF_MAX_CURRENT, DEFAULT_MAX_CURRENT, DOMAIN, DeviceType
 from .coordinator import SolarWallboxCoordinator
 from .drivers.amtron import (
@@ -25,7 +42,6 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
     from homeassistant.core import HomeAssistant
-    from homeassistant.helpers.device_registry import DeviceInfo
     from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
     from .models import SolarWallboxConfigEntry
@@ -45,13 +61,16 @@ async def async_setup_entry(
     if runtime.device_type is not DeviceType.AMTRON:
         return
     coordinator = runtime.coordinator
-    async_add_entities(
-        [
-            CurrentLimitNumber(coordinator, runtime.device_info),
-            FailsafeCurrentNumber(coordinator, runtime.device_info),
-            CommTimeoutNumber(coordinator, runtime.device_info),
-        ]
-    )
+    entities: list[NumberEntity] = [
+        CurrentLimitNumber(coordinator, runtime.device_info),
+        FailsafeCurrentNumber(coordinator, runtime.device_info),
+        CommTimeoutNumber(coordinator, runtime.device_info),
+    ]
+    if runtime.charging is not None:
+        entities.extend(
+            SettingNumber(runtime.charging, runtime.device_info, d) for d in SETTING_NUMBERS
+        )
+    async_add_entities(entities)
 
 
 class AmtronNumber(SolarWallboxEntity[AmtronCoordinator], NumberEntity):
@@ -196,3 +215,121 @@ class CommTimeoutNumber(AmtronNumber):
         seconds = _whole(value)
         safe = self.data.safe_current if self.data.safe_current is not None else 0
         await self._write(lambda: self.client.set_fallback(safe, seconds))
+
+
+@dataclass(frozen=True, kw_only=True)
+class SettingDescription(NumberEntityDescription):
+    """A controller setting the user changes as a number."""
+
+    setting: str
+    scale: float = 1.0  # entity value × scale = setting value
+
+
+SETTING_NUMBERS: tuple[SettingDescription, ...] = (
+    SettingDescription(
+        key="min_current",
+        setting="min_current",
+        native_min_value=6,
+        native_max_value=32,
+        native_step=1,
+        native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+        device_class=NumberDeviceClass.CURRENT,
+        entity_category=EntityCategory.CONFIG,
+    ),
+    SettingDescription(
+        key="max_current",
+        setting="max_current",
+        native_min_value=6,
+        native_max_value=32,
+        native_step=1,
+        native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+        device_class=NumberDeviceClass.CURRENT,
+        entity_category=EntityCategory.CONFIG,
+    ),
+    SettingDescription(
+        key="grid_target",
+        setting="grid_target",
+        native_min_value=-5000,
+        native_max_value=5000,
+        native_step=50,
+        native_unit_of_measurement=UnitOfPower.WATT,
+        device_class=NumberDeviceClass.POWER,
+        entity_category=EntityCategory.CONFIG,
+    ),
+    SettingDescription(
+        key="priority_soc",
+        setting="priority_soc",
+        native_min_value=0,
+        native_max_value=100,
+        native_step=1,
+        native_unit_of_measurement=PERCENTAGE,
+        entity_category=EntityCategory.CONFIG,
+    ),
+    SettingDescription(
+        key="support_soc",
+        setting="support_soc",
+        native_min_value=0,
+        native_max_value=100,
+        native_step=1,
+        native_unit_of_measurement=PERCENTAGE,
+        entity_category=EntityCategory.CONFIG,
+    ),
+    SettingDescription(
+        key="session_energy_limit",
+        setting="session_energy_limit",
+        native_min_value=0,
+        native_max_value=200,
+        native_step=0.5,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        device_class=NumberDeviceClass.ENERGY,
+        scale=1000.0,
+    ),
+)
+
+
+class SettingNumber(ChargingEntity, RestoreNumber):
+    """One controller setting; restored after a restart."""
+
+    entity_description: SettingDescription
+    _attr_mode = NumberMode.BOX
+
+    def __init__(
+        self, manager: ChargingManager, device_info: DeviceInfo, description: SettingDescription
+    ) -> None:
+        """Bind the setting to the manager."""
+        super().__init__(manager, device_info, description.key)
+        self.entity_description = description
+
+    async def async_added_to_hass(self) -> None:
+        """Restore the last value into the controller."""
+        await super().async_added_to_hass()
+        last = await self.async_get_last_number_data()
+        if last is not None and last.native_value is not None:
+            await self._apply(last.native_value, validate=False)
+
+    @property
+    def native_value(self) -> float:
+        """The setting as the controller uses it."""
+        value = getattr(self.manager.settings, self.entity_description.setting)
+        return float(value) / self.entity_description.scale
+
+    async def async_set_native_value(self, value: float) -> None:
+        """Change the setting."""
+        await self._apply(value, validate=True)
+
+    async def _apply(self, value: float, *, validate: bool) -> None:
+        setting = self.entity_description.setting
+        settings = self.manager.settings
+        scaled = value * self.entity_description.scale
+        new: float | int = int(scaled) if setting in ("min_current", "max_current") else scaled
+        low = new if setting == "min_current" else settings.min_current
+        high = new if setting == "max_current" else settings.max_current
+        if low > high:
+            if validate:
+                raise ServiceValidationError(
+                    translation_domain=DOMAIN,
+                    translation_key="min_above_max",
+                    translation_placeholders={"minimum": str(low), "maximum": str(high)},
+                )
+            return
+        await self.manager.async_update_setting(setting, new)

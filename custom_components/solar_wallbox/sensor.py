@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from homeassistant.components.sensor import RestoreSensor, SensorEntity
+from homeassistant.components.sensor import (
+    RestoreSensor,
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+    SensorStateClass,
+)
+from homeassistant.const import PERCENTAGE, UnitOfEnergy, UnitOfPower, UnitOfTime
 from homeassistant.core import callback
+from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.typing import StateType
 
 from . import amtron, dctr, e3dc, pac2200
+from .charging.model import Reason
+from .charging_entities import ChargingEntity
+from .charging_manager import ChargingManager
 from .const import ENERGY_MAX_GAP_INTERVALS, DeviceType
 from .coordinator import SolarWallboxCoordinator
 from .descriptions import EnergySensorDescription, SensorDescription
@@ -19,7 +31,6 @@ from .entity import SolarWallboxEntity
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
-    from homeassistant.helpers.device_registry import DeviceInfo
     from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
     from .models import SolarWallboxConfigEntry
@@ -63,6 +74,11 @@ async def async_setup_entry(
                 DeviceSensor(coordinator, runtime.device_info, d)
                 for d in amtron.sensor_descriptions(coordinator.identity)
             )
+            if runtime.charging is not None:
+                entities.extend(
+                    ChargingSensor(runtime.charging, runtime.device_info, d)
+                    for d in CHARGING_SENSORS
+                )
     async_add_entities(entities)
 
 
@@ -137,3 +153,131 @@ class EnergySensor(SolarWallboxEntity[Coordinator], RestoreSensor):
     def native_value(self) -> float:
         """Return the integrated energy in kWh."""
         return round(self._integrator.total_kwh, 6)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChargingSensorDescription(SensorEntityDescription):
+    """A sensor computed from the surplus charging manager."""
+
+    value_fn: Callable[[ChargingManager], StateType]
+    attrs_fn: Callable[[ChargingManager], dict[str, Any]] | None = None
+
+
+def _decision_value(name: str) -> Callable[[ChargingManager], StateType]:
+    def value(manager: ChargingManager) -> StateType:
+        decision = manager.decision
+        result: StateType = getattr(decision, name) if decision is not None else None
+        return result
+
+    return value
+
+
+def _reason(manager: ChargingManager) -> str:
+    if not manager.enabled:
+        return SURPLUS_OFF
+    return manager.decision.reason.value if manager.decision else SURPLUS_OFF
+
+
+def _solar_share(manager: ChargingManager) -> float | None:
+    data = manager.coordinator.data.data if manager.coordinator.data else None
+    session = data.session_energy if data else None
+    if not session:
+        return None
+    return round(min(100.0, 100.0 * manager.session_solar_energy / session), 1)
+
+
+def _thresholds(manager: ChargingManager) -> dict[str, Any]:
+    decision = manager.decision
+    return {
+        "min_power": decision.min_power if decision else None,
+        "start_energy": round(decision.start_energy, 1) if decision else None,
+        "stop_energy": round(decision.stop_energy, 1) if decision else None,
+        "start_threshold": manager.settings.start_energy,
+        "stop_threshold": manager.settings.stop_energy,
+        "phases": decision.phases if decision else None,
+    }
+
+
+SURPLUS_OFF = "surplus_off"
+CHARGING_SENSORS: tuple[ChargingSensorDescription, ...] = (
+    ChargingSensorDescription(
+        key="decision_reason",
+        translation_key="decision_reason",
+        device_class=SensorDeviceClass.ENUM,
+        options=[SURPLUS_OFF, *(reason.value for reason in Reason)],
+        value_fn=_reason,
+        attrs_fn=_thresholds,
+    ),
+    ChargingSensorDescription(
+        key="available_power",
+        translation_key="available_power",
+        native_unit_of_measurement=UnitOfPower.WATT,
+        device_class=SensorDeviceClass.POWER,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=0,
+        value_fn=_decision_value("available_power"),
+    ),
+    ChargingSensorDescription(
+        key="charging_countdown",
+        translation_key="charging_countdown",
+        native_unit_of_measurement=UnitOfTime.SECONDS,
+        device_class=SensorDeviceClass.DURATION,
+        suggested_display_precision=0,
+        value_fn=_decision_value("countdown"),
+    ),
+    ChargingSensorDescription(
+        key="starts_today",
+        translation_key="starts_today",
+        state_class=SensorStateClass.TOTAL,
+        value_fn=lambda m: m.controller.starts_today,
+    ),
+    ChargingSensorDescription(
+        key="session_solar_energy",
+        translation_key="session_solar_energy",
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        device_class=SensorDeviceClass.ENERGY,
+        state_class=SensorStateClass.TOTAL,
+        suggested_display_precision=2,
+        value_fn=lambda m: round(m.session_solar_energy / 1000, 4),
+    ),
+    ChargingSensorDescription(
+        key="solar_share",
+        translation_key="solar_share",
+        native_unit_of_measurement=PERCENTAGE,
+        suggested_display_precision=0,
+        value_fn=_solar_share,
+    ),
+    ChargingSensorDescription(
+        key="active_vehicle",
+        translation_key="active_vehicle",
+        value_fn=_decision_value("vehicle"),
+    ),
+)
+
+
+class ChargingSensor(ChargingEntity, SensorEntity):
+    """A sensor of the surplus controller's state."""
+
+    entity_description: ChargingSensorDescription
+
+    def __init__(
+        self,
+        manager: ChargingManager,
+        device_info: DeviceInfo,
+        description: ChargingSensorDescription,
+    ) -> None:
+        """Bind ``description`` to the manager."""
+        super().__init__(manager, device_info, description.key)
+        self.entity_description = description
+
+    @property
+    def native_value(self) -> StateType:
+        """Return the value from the latest decision."""
+        return self.entity_description.value_fn(self.manager)
+
+    @property
+    def extra_state_attributes(self) -> Mapping[str, Any] | None:
+        """Return extra attributes, if the description has any."""
+        if self.entity_description.attrs_fn is None:
+            return None
+        return self.entity_description.attrs_fn(self.manager)

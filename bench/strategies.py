@@ -1,0 +1,309 @@
+"""Control strategies compared by the closed-loop benchmark.
+
+Each strategy sees a `Reading` only when it polls (its own interval) and answers with the
+current limit to write to the charger (or None: no write). The bench applies the limit like
+the Amtron: the car is offered it when it is at least 6 A (else 0) and follows with its own
+delay and ramp.
+
+- `Ours`: `SurplusController` with the given `Settings` (defaults: mode PV), every 2 s.
+- `Original`: the 2023 tool's control law (../shared/spec/original-tool.md), every 20 s.
+- `EvccLike`: evcc's PV mode with its defaults (../shared/spec/anchors.md), every 30 s.
+
+The upper bound has no controller: see `closed_loop.upper_bound`.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from custom_components.solar_wallbox.charging.controller import SurplusController
+from custom_components.solar_wallbox.charging.model import (
+    ChargeMode,
+    Settings,
+    SiteInput,
+    WallboxInput,
+)
+
+VOLTAGE = 230.0
+DAY0 = datetime(2026, 6, 21, tzinfo=UTC)
+"""Midnight of the simulated day (the controller gets timezone-aware datetimes)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What a strategy reads in one poll (E3DC/PAC2200 site values and the wallbox)."""
+
+    t: float  # s after midnight
+    pv_w: float
+    house_w: float  # E3DC house power: includes the wallbox
+    grid_w: float  # + import
+    battery_w: float  # + charging
+    soc_pct: float
+    plugged: bool  # IEC state B, C or D
+    charging: bool  # IEC state C or D
+    car_w: float  # wallbox meter
+    currents: tuple[float, float, float]  # A per phase
+    limit: int  # current limit register (1000) as read back
+    session_wh: float
+    session_s: float
+    tag: str | None
+
+
+class Strategy(ABC):
+    """A controller that polls every `poll_s` seconds (or later when it says so)."""
+
+    name: str = ""
+    poll_s: float = 1.0
+
+    def __init__(self) -> None:
+        """Poll at once."""
+        self.next_poll = -math.inf
+
+    @abstractmethod
+    def poll(self, reading: Reading) -> int | None:
+        """Return the limit to write now, or None; set `next_poll`."""
+
+
+class Ours(Strategy):
+    """Our `SurplusController`, fed like the integration feeds it (one decision per poll)."""
+
+    name = "ours"
+    poll_s = 2.0
+
+    def __init__(self, settings: Settings | None = None, *, label: str = "ours") -> None:
+        """Wrap a fresh controller."""
+        super().__init__()
+        self.name = label
+        self.settings = settings if settings is not None else Settings(mode=ChargeMode.PV)
+        self.controller = SurplusController(self.settings)
+        self.decided: set[int] = set()
+        """Every current the controller decided (for the range check)."""
+
+    def poll(self, reading: Reading) -> int | None:
+        """One decision; a write when the controller asks for one."""
+        self.next_poll = reading.t + self.poll_s
+        now = DAY0 + timedelta(seconds=reading.t)
+        site = SiteInput(
+            measured_at=now,
+            grid_power=reading.grid_w,
+            battery_power=reading.battery_w,
+            battery_soc=reading.soc_pct,
+            pv_power=reading.pv_w,
+        )
+        wallbox = WallboxInput(
+            measured_at=now,
+            connected=reading.plugged,
+            power=reading.car_w,
+            currents=reading.currents,
+            current_limit=reading.limit,
+            session_energy=reading.session_wh,
+            session_duration=reading.session_s,
+            rfid_tag=reading.tag,
+            device_min_current=6,
+            device_max_current=16,
+        )
+        decision = self.controller.decide(now, site, wallbox)
+        self.decided.add(decision.current)
+        if not decision.write:
+            return None
+        self.controller.record_write(now, decision.current)
+        return decision.current
+
+
+@dataclass(slots=True)
+class OriginalConfig:
+    """The original tool's wallbox.toml values (its README's example)."""
+
+    phases: int = 3  # ThreePhase: the box's wiring, whatever the car draws
+    phase_voltage: float = VOLTAGE
+    default_amps: int = 8
+    initial_phase_duration: float = 180.0
+    hysteresis_watts: float = 200.0
+    min_amp: int = 6
+    max_amp: int = 16
+    pv_only: bool = True
+    minimum_charging_power: float = 0.0  # 0: min_amp × step
+    max_charge: float = 0.0  # Wh per session; 0: none
+
+
+class Original(Strategy):
+    """The 2023 tool's law: every 20 s, ``available = pv + charge − house``, +1 A steps.
+
+    "Then wait N s" is read as: the next cycle comes N s later instead of 20 s.
+    """
+
+    name = "original"
+    poll_s = 20.0
+
+    def __init__(self, config: OriginalConfig | None = None) -> None:
+        """Start like the tool: nothing written yet."""
+        super().__init__()
+        self.config = config if config is not None else OriginalConfig()
+        self.setpoint: int | None = None
+
+    def poll(self, reading: Reading) -> int | None:
+        """One pass of the tool's loop."""
+        c = self.config
+        step = c.phase_voltage * c.phases
+        wait = self.poll_s
+        current = self.setpoint or 0
+        if not reading.plugged:
+            target = c.default_amps
+        elif reading.session_s < c.initial_phase_duration:
+            target, wait = c.default_amps, 60.0
+        elif c.max_charge > 0 and reading.session_wh > c.max_charge:
+            target = 0
+        else:
+            available = reading.pv_w + reading.car_w - reading.house_w
+            minimum = c.minimum_charging_power or c.min_amp * step
+            if available < minimum and c.pv_only:
+                target, wait = 0, 120.0
+            elif available < reading.car_w and current > c.min_amp:
+                target = min(max(math.floor(available / step), c.min_amp), c.max_amp)
+            elif available > current * step + step + c.hysteresis_watts and current < c.max_amp:
+                target = max(current + 1, c.min_amp)
+            elif current < c.min_amp:
+                target = max(current + 1, c.default_amps)
+            else:
+                target = current
+        self.next_poll = reading.t + wait
+        if target == self.setpoint or target > 16:
+            return None
+        self.setpoint = target
+        return target
+
+
+@dataclass(slots=True)
+class EvccConfig:
+    """evcc's defaults for one loadpoint in PV mode."""
+
+    min_current: float = 6.0
+    max_current: float = 16.0
+    phases: int = 3  # configured; replaced by the measured phases while connected
+    enable_delay: float = 60.0
+    disable_delay: float = 180.0
+    enable_threshold: float = 0.0
+    disable_threshold: float = 0.0
+    min_active_current: float = 1.0  # A on a phase that counts as active
+    priority_soc: float = 0.0  # off
+    buffer_soc: float = 0.0  # off
+    residual_power: float = 0.0
+
+
+class EvccLike(Strategy):
+    """evcc's ``pvMaxCurrent`` with its defaults, every 30 s, whole amps (floored).
+
+    Site power = grid + battery (discharge positive) − residual; with the priority SoC
+    off, the battery's charging power is surplus for the car. Target current = effective
+    current + (−site power) / (230 V × active phases), where the effective current is
+    min(measured max phase current + 2 A, offered current) while charging, else 0. Start
+    (enable at the minimum) after the target stayed ≥ min for 1 min (the timer is elapsed on
+    plug-in, so a first cycle with enough surplus starts at once); while charging below the
+    minimum it holds the minimum and stops after 3 min of import.
+    """
+
+    name = "evcc"
+    poll_s = 30.0
+
+    def __init__(self, config: EvccConfig | None = None) -> None:
+        """Disabled, no vehicle."""
+        super().__init__()
+        self.config = config if config is not None else EvccConfig()
+        self.enabled = False
+        self.offered = 0.0
+        self.timer: float | None = None  # pv enable/disable timer start
+        self.timer_elapsed = False  # evcc's "elapsed" timer state
+        self.measured_phases: int | None = None
+        self.connected = False
+        self.written: int | None = None
+
+    def poll(self, reading: Reading) -> int | None:
+        """One evcc control cycle for the loadpoint."""
+        c = self.config
+        self.next_poll = reading.t + self.poll_s
+        if reading.plugged and not self.connected:
+            self.timer, self.timer_elapsed = None, True  # elapsePVTimer on connect
+        if not reading.plugged and self.connected:
+            self.measured_phases = None
+            self.timer, self.timer_elapsed = None, False
+        self.connected = reading.plugged
+        if not reading.plugged:
+            return self._set(0.0)
+        if reading.charging:
+            active = sum(1 for i in reading.currents if i > c.min_active_current)
+            if active:
+                self.measured_phases = active
+        phases = self.measured_phases or c.phases
+        battery = -reading.battery_w  # evcc: + discharging
+        if c.priority_soc > 0 and reading.soc_pct < c.priority_soc and battery < 0:
+            battery = 0.0
+        site = reading.grid_w + battery - c.residual_power
+        effective = (
+            min(max(reading.currents) + 2.0, self.offered) if reading.charging else 0.0
+        )
+        target = max(effective - site / (VOLTAGE * phases), 0.0)
+        t = reading.t
+        if self.enabled and target < c.min_current:
+            if site >= c.disable_threshold:
+                if self._elapsed(t, c.disable_delay):
+                    self.enabled = False
+                    self.timer, self.timer_elapsed = None, False
+                    return self._set(0.0)
+            else:
+                self.timer, self.timer_elapsed = None, False
+            return self._set(c.min_current)
+        if not self.enabled:
+            if (c.enable_threshold == 0 and target >= c.min_current) or (
+                c.enable_threshold != 0 and site <= c.enable_threshold
+            ):
+                if self._elapsed(t, c.enable_delay):
+                    self.enabled = True
+                    self.timer, self.timer_elapsed = None, False
+                    return self._set(c.min_current)
+            else:
+                self.timer, self.timer_elapsed = None, False
+            return self._set(0.0)
+        self.timer, self.timer_elapsed = None, False
+        return self._set(min(target, c.max_current))
+
+    def _elapsed(self, t: float, delay: float) -> bool:
+        """Start the timer if needed; True once it ran for `delay` (or was elapsed)."""
+        if self.timer_elapsed:
+            return True
+        if self.timer is None:
+            self.timer = t
+        return t - self.timer >= delay
+
+    def _set(self, current: float) -> int | None:
+        amps = math.floor(current)
+        if amps > 0:
+            self.offered = float(amps)
+        if amps == self.written:
+            return None
+        self.written = amps
+        return amps
+
+
+@dataclass(frozen=True, slots=True)
+class StrategySpec:
+    """How to build a strategy in a worker process (picklable)."""
+
+    kind: str  # "ours", "original", "evcc"
+    label: str
+    settings: Settings | None = None
+
+    def build(self) -> Strategy:
+        """A fresh strategy."""
+        if self.kind == "ours":
+            return Ours(self.settings, label=self.label)
+        if self.kind == "original":
+            return Original()
+        if self.kind == "evcc":
+            return EvccLike()
+        raise ValueError(f"unknown strategy {self.kind!r}")
+
+
+BASELINES = (StrategySpec("original", "original"), StrategySpec("evcc", "evcc"))

@@ -1,0 +1,459 @@
+"""Surplus charging in Home Assistant: feeds the pure controller and applies its decisions.
+
+The controller runs as a listener of the linked grid meter's coordinator: every fresh
+reading gives one decision and at most one write. A timer re-evaluates between readings
+so that stale inputs still lead to the safe state when the readings stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections import deque
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Final
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.event import async_track_time_interval
+from homeassistant.util import dt as dt_util
+
+from .charging.controller import SurplusController
+from .charging.model import (
+    ChargeMode,
+    Decision,
+    RcmInput,
+    Settings,
+    SiteInput,
+    UnknownTagPolicy,
+    VehicleProfile,
+    WallboxInput,
+)
+from .const import (
+    CONF_BATTERY_ENTRY,
+    CONF_GRID_ENTRY,
+    CONF_MAX_CURRENT,
+    CONF_RCM_ENTRY,
+    CONF_VEHICLES,
+    DEFAULT_MAX_CURRENT,
+    DOMAIN,
+    LOGGER,
+)
+from .drivers.amtron import AmtronClient, AmtronData
+from .drivers.e3dc import E3dcData
+from .drivers.modbus import ModbusError
+from .drivers.pac2200 import Pac2200Data
+
+if TYPE_CHECKING:
+    from .coordinator import Reading, SolarWallboxCoordinator
+    from .models import SolarWallboxConfigEntry
+
+EVENT_CHARGING_STARTED: Final = f"{DOMAIN}_charging_started"
+EVENT_CHARGING_STOPPED: Final = f"{DOMAIN}_charging_stopped"
+TICK: Final = timedelta(seconds=5)
+DECISION_HISTORY: Final = 50
+# Options that map one to one onto controller settings (key = Settings field name).
+OPTION_SETTINGS: Final = (
+    "voltage",
+    "min_charging_power",
+    "battery_support_power",
+    "start_energy",
+    "stop_energy",
+    "min_on_time",
+    "min_off_time",
+    "daily_start_budget",
+    "hysteresis",
+    "stale_timeout",
+    "idle_current",
+    "initial_current",
+    "initial_duration",
+)
+# Settings the user changes through entities (restored after a restart).
+ENTITY_SETTINGS: Final = (
+    "min_current",
+    "max_current",
+    "grid_target",
+    "priority_soc",
+    "support_soc",
+    "session_energy_limit",
+)
+INT_SETTINGS: Final = frozenset(
+    {
+        "phases",
+        "daily_start_budget",
+        "idle_current",
+        "initial_current",
+        "min_current",
+        "max_current",
+    }
+)
+STALE_REPAIR_AFTER: Final = timedelta(minutes=2)
+
+
+def settings_from_options(options: dict[str, Any]) -> Settings:
+    """Controller settings from an Amtron entry's options (defaults for what is missing)."""
+    base = Settings()
+    changes: dict[str, Any] = {}
+    for name in ("phases", *OPTION_SETTINGS):
+        if name in options:
+            value = options[name]
+            changes[name] = int(value) if name in INT_SETTINGS else float(value)
+    if "unknown_tag" in options:
+        changes["unknown_tag"] = UnknownTagPolicy(options["unknown_tag"])
+    changes["max_current"] = int(options.get(CONF_MAX_CURRENT, DEFAULT_MAX_CURRENT))
+    changes["vehicles"] = tuple(
+        VehicleProfile(
+            name=str(v["name"]),
+            tag=str(v["tag"]),
+            mode=ChargeMode(v["mode"]) if v.get("mode") else None,
+            min_current=int(v["min_current"]) if v.get("min_current") else None,
+            max_current=int(v["max_current"]) if v.get("max_current") else None,
+            min_charging_power=float(v["min_charging_power"])
+            if v.get("min_charging_power")
+            else None,
+            session_energy_limit=float(v.get("session_energy_limit") or 0) * 1000,
+        )
+        for v in options.get(CONF_VEHICLES, [])
+    )
+    return dataclasses.replace(base, **changes)
+
+
+class ChargingManager:
+    """Runs the surplus controller for one wallbox entry."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: SolarWallboxConfigEntry,
+        coordinator: SolarWallboxCoordinator[Any, AmtronData],
+    ) -> None:
+        """Prepare the manager; :meth:`start` attaches it."""
+        self.hass = hass
+        self.entry = entry
+        self.coordinator = coordinator
+        self.settings = settings_from_options(dict(entry.options))
+        self.controller = SurplusController(self.settings)
+        self.enabled = False
+        self.decision: Decision | None = None
+        self.history: deque[dict[str, Any]] = deque(maxlen=DECISION_HISTORY)
+        self.session_solar_energy = 0.0  # Wh
+        self._session_last: datetime | None = None
+        self._vehicle: str | None = None
+        self._listeners: list[Callable[[], None]] = []
+        self._grid_unsub: CALLBACK_TYPE | None = None
+        self._grid_coordinator: Any = None
+        self._lock = asyncio.Lock()
+        self._stale_since: datetime | None = None
+        self._restored = False
+        self._task: asyncio.Task[None] | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    @callback
+    def start(self) -> None:
+        """Listen to the grid meter and run the timer; undone when the entry unloads."""
+        self.entry.async_on_unload(
+            async_track_time_interval(self.hass, self._async_tick, TICK, name="surplus tick")
+        )
+        self.entry.async_on_unload(self._detach_grid)
+        self._attach_grid()
+
+    @callback
+    def _detach_grid(self) -> None:
+        if self._grid_unsub is not None:
+            self._grid_unsub()
+        self._grid_unsub = None
+        self._grid_coordinator = None
+
+    @callback
+    def _attach_grid(self) -> None:
+        """Follow the linked grid meter's coordinator (it may load later or be reloaded)."""
+        coordinator = self._linked_coordinator(CONF_GRID_ENTRY)
+        if coordinator is self._grid_coordinator:
+            return
+        self._detach_grid()
+        if coordinator is not None:
+            self._grid_coordinator = coordinator
+            self._grid_unsub = coordinator.async_add_listener(self._on_grid_reading)
+
+    def _linked_entry(self, key: str) -> SolarWallboxConfigEntry | None:
+        entry_id = self.entry.options.get(key)
+        if not entry_id:
+            return None
+        entry = self.hass.config_entries.async_get_entry(entry_id)
+        if entry is None or entry.state is not ConfigEntryState.LOADED:
+            return None
+        return entry
+
+    def _linked_coordinator(self, key: str) -> Any:
+        entry = self._linked_entry(key)
+        return entry.runtime_data.coordinator if entry is not None else None
+
+    @callback
+    def add_listener(self, update: Callable[[], None]) -> CALLBACK_TYPE:
+        """Call ``update`` after each decision (entities refresh their state)."""
+        self._listeners.append(update)
+        return lambda: self._listeners.remove(update)
+
+    # -- user actions -----------------------------------------------------------------------
+
+    async def async_set_enabled(self, enabled: bool) -> None:
+        """Switch surplus charging on or off (off: nothing is written any more)."""
+        if enabled == self.enabled:
+            return
+        self.enabled = enabled
+        LOGGER.info("Surplus charging %s", "on" if enabled else "off")
+        if not enabled:
+            ir.async_delete_issue(self.hass, DOMAIN, self._issue_id("charger_unreachable"))
+        await self.async_evaluate()
+
+    async def async_update_setting(self, name: str, value: Any) -> None:
+        """Change one controller setting (from an entity) and decide again."""
+        self.settings = dataclasses.replace(self.settings, **{name: value})
+        self.controller.settings = self.settings
+        await self.async_evaluate()
+
+    async def async_acknowledge_rcm(self) -> None:
+        """The user acknowledges the residual current alarm."""
+        self.controller.acknowledge_rcm()
+        LOGGER.info("Residual current alarm acknowledged")
+        await self.async_evaluate()
+
+    # -- inputs ---------------------------------------------------------------------------
+
+    def _site(self) -> SiteInput | None:
+        grid: Reading[Any] | None = None
+        coordinator = self._linked_coordinator(CONF_GRID_ENTRY)
+        if coordinator is not None and coordinator.last_update_success and coordinator.data:
+            grid = coordinator.data
+        if grid is None:
+            return None
+        data = grid.data
+        if isinstance(data, Pac2200Data):
+            if data.active_power_total is None:
+                return None
+            grid_power = data.active_power_total
+        elif isinstance(data, E3dcData):
+            grid_power = float(data.grid_power)
+        else:
+            return None
+        # The battery: the linked E3DC, or the grid meter itself when that is the E3DC.
+        battery: E3dcData | None = data if isinstance(data, E3dcData) else None
+        battery_coordinator = self._linked_coordinator(CONF_BATTERY_ENTRY)
+        if (
+            battery_coordinator is not None
+            and battery_coordinator.last_update_success
+            and battery_coordinator.data is not None
+            and isinstance(battery_coordinator.data.data, E3dcData)
+        ):
+            battery = battery_coordinator.data.data
+        return SiteInput(
+            measured_at=grid.measured_at,
+            grid_power=grid_power,
+            battery_power=float(battery.battery_power) if battery else None,
+            battery_soc=float(battery.battery_soc) if battery else None,
+            pv_power=float(battery.pv_power) if battery else None,
+        )
+
+    def _wallbox(self) -> WallboxInput | None:
+        coordinator = self.coordinator
+        if not coordinator.last_update_success or coordinator.data is None:
+            return None
+        reading = coordinator.data
+        data = reading.data
+        ceiling = int(self.entry.options.get(CONF_MAX_CURRENT, DEFAULT_MAX_CURRENT))
+        limits = [ceiling, *(v for v in (data.operator_limit, data.ev_max_current) if v)]
+        return WallboxInput(
+            measured_at=reading.measured_at,
+            connected=data.car_connected,
+            power=float(data.power or 0),
+            currents=(data.current_l1 or 0.0, data.current_l2 or 0.0, data.current_l3 or 0.0),
+            current_limit=data.hems_limit,
+            session_energy=float(data.session_energy) if data.session_energy is not None else None,
+            session_duration=float(data.session_duration)
+            if data.session_duration is not None
+            else None,
+            rfid_tag=data.rfid_tag,
+            device_min_current=data.min_current,
+            device_max_current=min(limits),
+        )
+
+    def _rcm(self) -> RcmInput | None:
+        if not self.entry.options.get(CONF_RCM_ENTRY):
+            return None
+        entry = self._linked_entry(CONF_RCM_ENTRY)
+        monitor = entry.runtime_data.rcm if entry is not None else None
+        if monitor is None:
+            # Linked but not loaded: the alarm state is unknown, which counts as stale.
+            return RcmInput(measured_at=None, alarm=None, link_ok=False)
+        state = monitor.state
+        return RcmInput(measured_at=state.measured_at, alarm=state.alarm, link_ok=state.link_ok)
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    @callback
+    def _on_grid_reading(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = self.entry.async_create_background_task(
+                self.hass, self.async_evaluate(), "surplus decision"
+            )
+
+    async def _async_tick(self, _now: datetime) -> None:
+        self._attach_grid()
+        await self.async_evaluate()
+
+    async def async_evaluate(self) -> None:
+        """Take one decision from the latest inputs and apply it."""
+        async with self._lock:
+            await self._evaluate()
+        for update in list(self._listeners):
+            update()
+
+    async def _evaluate(self) -> None:
+        wallbox = self._wallbox()
+        if not self.enabled:
+            self.decision = None
+            return
+        if wallbox is None:
+            self._raise_issue("charger_unreachable")
+            return
+        ir.async_delete_issue(self.hass, DOMAIN, self._issue_id("charger_unreachable"))
+        now = dt_util.utcnow()
+        self._restore_once(now, wallbox)
+        site = self._site()
+        decision = self.controller.decide(
+            now, site, wallbox, self._rcm(), today=dt_util.as_local(now).date()
+        )
+        self._track_session(now, site, wallbox, decision)
+        self._check_stale(now, site)
+        if decision.write:
+            await self._apply(now, decision)
+        self._log(decision, wallbox)
+        self.decision = decision
+        self.history.append(
+            {
+                "at": now.isoformat(),
+                "current": decision.current,
+                "reason": decision.reason.value,
+                "written": decision.write,
+                "available_power": decision.available_power,
+                "countdown": decision.countdown,
+                "site": dataclasses.asdict(site) if site else None,
+                "wallbox": {
+                    k: v for k, v in dataclasses.asdict(wallbox).items() if k != "rfid_tag"
+                },
+            }
+        )
+
+    def _restore_once(self, now: datetime, wallbox: WallboxInput) -> None:
+        """After a restart, continue a running session instead of pausing it first."""
+        if self._restored:
+            return
+        self._restored = True
+        if wallbox.connected and wallbox.current_limit and wallbox.power > 100:
+            self.controller.restore(
+                setpoint=wallbox.current_limit, starts_today=0, day=None, now=now
+            )
+            self.controller.record_write(now, wallbox.current_limit)
+
+    async def _apply(self, now: datetime, decision: Decision) -> None:
+        client = self.coordinator.client
+        assert isinstance(client, AmtronClient)
+        ceiling = int(self.entry.options.get(CONF_MAX_CURRENT, DEFAULT_MAX_CURRENT))
+        try:
+            await client.set_current_limit(decision.current, max_current=ceiling)
+        except ModbusError as err:
+            LOGGER.warning("Could not set the charging current to %s A: %s", decision.current, err)
+            self._raise_issue("charger_unreachable")
+            return
+        self.controller.record_write(now, decision.current)
+        if decision.started or decision.stopped:
+            event = EVENT_CHARGING_STARTED if decision.started else EVENT_CHARGING_STOPPED
+            self.hass.bus.async_fire(
+                event,
+                {
+                    "entry_id": self.entry.entry_id,
+                    "current": decision.current,
+                    "reason": decision.reason.value,
+                    "vehicle": decision.vehicle,
+                },
+            )
+
+    def _track_session(
+        self, now: datetime, site: SiteInput | None, wallbox: WallboxInput, decision: Decision
+    ) -> None:
+        """Integrate the solar part of the car's power over the session."""
+        if not wallbox.connected:
+            self.session_solar_energy = 0.0
+            self._session_last = None
+            return
+        last, self._session_last = self._session_last, now
+        if last is None or site is None:
+            return
+        dt = min((now - last).total_seconds(), self.settings.stale_timeout)
+        from_grid = max(0.0, site.grid_power)
+        from_battery = max(0.0, -(site.battery_power or 0.0))
+        solar = max(0.0, wallbox.power - from_grid - from_battery)
+        self.session_solar_energy += min(solar, wallbox.power) * dt / 3600
+
+    def _check_stale(self, now: datetime, site: SiteInput | None) -> None:
+        stale = (
+            site is None or (now - site.measured_at).total_seconds() > self.settings.stale_timeout
+        )
+        if not stale:
+            self._stale_since = None
+            ir.async_delete_issue(self.hass, DOMAIN, self._issue_id("site_data_stale"))
+            return
+        if self._stale_since is None:
+            self._stale_since = now
+        elif now - self._stale_since >= STALE_REPAIR_AFTER:
+            self._raise_issue("site_data_stale")
+
+    def _issue_id(self, key: str) -> str:
+        return f"{key}_{self.entry.entry_id}"
+
+    def _raise_issue(self, key: str) -> None:
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            self._issue_id(key),
+            is_fixable=False,
+            severity=ir.IssueSeverity.ERROR
+            if key == "charger_unreachable"
+            else ir.IssueSeverity.WARNING,
+            translation_key=key,
+            translation_placeholders={"title": self.entry.title},
+        )
+
+    def _log(self, decision: Decision, wallbox: WallboxInput) -> None:
+        """Log lines as readable as the original tool's."""
+        vehicle = decision.vehicle if wallbox.connected else None
+        if vehicle != self._vehicle:
+            if vehicle is not None or wallbox.connected:
+                LOGGER.info("Vehicle connected: %s", vehicle or "(no tag)")
+            else:
+                LOGGER.info("Vehicle disconnected (%s)", self._vehicle)
+            self._vehicle = vehicle
+        previous = self.decision.current if self.decision else None
+        if previous is not None and decision.current != previous:
+            LOGGER.info(
+                "Surplus %.0f W, %s charging current to %s A (%s)",
+                decision.available_power or 0.0,
+                "increasing" if decision.current > previous else "reducing",
+                decision.current,
+                decision.reason.value,
+            )
+
+    # -- diagnostics ------------------------------------------------------------------------
+
+    def diagnostics(self) -> dict[str, Any]:
+        """Settings and the last decisions with their inputs."""
+        settings = dataclasses.asdict(self.settings)
+        settings["vehicles"] = [{**v, "tag": "**REDACTED**"} for v in settings.get("vehicles", [])]
+        return {
+            "enabled": self.enabled,
+            "settings": settings,
+            "decisions": list(self.history),
+        }

@@ -1,0 +1,58 @@
+"""Switch "Surplus charging" of the wallbox."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.components.switch import SwitchEntity
+from homeassistant.const import STATE_ON
+from homeassistant.helpers.restore_state import RestoreEntity
+
+from .charging_entities import ChargingEntity
+
+if TYPE_CHECKING:
+    from homeassistant.core import HomeAssistant
+    from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+    from .models import SolarWallboxConfigEntry
+
+PARALLEL_UPDATES = 0
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: SolarWallboxConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Create the surplus charging switch of a wallbox entry."""
+    manager = entry.runtime_data.charging
+    if manager is not None:
+        async_add_entities([SurplusChargingSwitch(manager, entry.runtime_data.device_info)])
+
+
+class SurplusChargingSwitch(ChargingEntity, SwitchEntity, RestoreEntity):
+    """On: the controller drives the charging current. Off: it writes nothing."""
+
+    def __init__(self, manager: Any, device_info: Any) -> None:
+        """Bind the switch to the manager."""
+        super().__init__(manager, device_info, "surplus_charging")
+
+    async def async_added_to_hass(self) -> None:
+        """Restore the last state (without an extra start/stop cycle)."""
+        await super().async_added_to_hass()
+        last = await self.async_get_last_state()
+        if last is not None and last.state == STATE_ON:
+            self.manager.enabled = True
+
+    @property
+    def is_on(self) -> bool:
+        """Return True while surplus charging is on."""
+        return self.manager.enabled
+
+    async def async_turn_on(self, **kwargs: Any) -> None:
+        """Turn surplus charging on."""
+        await self.manager.async_set_enabled(True)
+
+    async def async_turn_off(self, **kwargs: Any) -> None:
+        """Turn surplus charging off; the current limit stays as it is."""
+        await self.manager.async_set_enabled(False)
