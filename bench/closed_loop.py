@@ -55,7 +55,7 @@ import time
 from array import array
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -370,6 +370,7 @@ class Traces:
     """`PLOT_BIN_S`-second means over the whole day, for the plot."""
 
     bin_s: int
+    start_s: float
     pv: list[float]
     house: list[float]
     grid_ours: list[float]
@@ -395,13 +396,13 @@ def _site_model(scenario: Scenario) -> SiteModel:
         scenario.house,
         scenario.battery,
         seed=scenario.seed,
-        start_s=0.0,
+        start_s=scenario.start_s,
         soc_pct=scenario.soc_pct,
         day_start=DAY0.timestamp(),
     )
     if scenario.profile is not None:
-        model.pv_override = scenario.profile.pv_w[0]
-        model.house_override = scenario.profile.house_w[0]
+        model.pv_override = scenario.profile.pv_w[int(scenario.start_s)]
+        model.house_override = scenario.profile.house_w[int(scenario.start_s)]
     return model
 
 
@@ -434,15 +435,16 @@ def run_scenario(
                 rig.model = model
                 rig.poll(t, pv, house, battery, grid)
 
-    shared(0)
-    for t in range(1, arrive):
+    begin = int(scenario.start_s)
+    shared(begin)
+    for t in range(begin + 1, arrive):
         if profile is not None:
             model.pv_override = profile.pv_w[t]
             model.house_override = profile.house_w[t]
         model.step(1.0)
         shared(t)
 
-    first = max(arrive, 1)
+    first = max(arrive, begin + 1)
     for index, rig in enumerate(rigs):
         rig.attach(copy.deepcopy(model))
         # Ours runs on to midnight for the plot; nothing after `leave` enters a metric.
@@ -488,6 +490,7 @@ def run_scenario(
         cars[UPPER] = offset + upper
         result.traces = Traces(
             bin_s=PLOT_BIN_S,
+            start_s=float(begin),
             pv=_bins([*pre_pv, *reference.pv]),
             house=_bins([*pre_house, *reference.house]),
             grid_ours=_bins([*pre_grid, *reference.grid]),
@@ -631,9 +634,7 @@ def to_json(results: Sequence[ScenarioResult], seconds: float) -> dict[str, Any]
                 "seconds": round(r.seconds, 2),
                 "exogenous_identical": r.exogenous_identical,
                 "ours_currents": r.ours_currents,
-                "metrics": [
-                    {**asdict(m), "grid_battery_share": m.bought_share} for m in r.metrics
-                ],
+                "metrics": [{**asdict(m), "grid_battery_share": m.bought_share} for m in r.metrics],
                 "targets": [asdict(t) for t in targets(r)],
             }
             for r in results
@@ -661,7 +662,7 @@ def write_plots(results: Sequence[ScenarioResult], directory: Path) -> list[Path
         traces = result.traces
         if traces is None:
             continue
-        hours = [i * traces.bin_s / 3600.0 for i in range(len(traces.pv))]
+        hours = [(traces.start_s + i * traces.bin_s) / 3600.0 for i in range(len(traces.pv))]
         fig, (top, bottom) = plt.subplots(
             2, 1, figsize=(12, 7), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
         )
@@ -700,8 +701,9 @@ DEFAULT_SWEEP: dict[str, list[str]] = {
 }
 
 
-def sweep_specs(grid: dict[str, list[str]]) -> list[StrategySpec]:
-    """Our strategy with every combination of the given `Settings` values."""
+def sweep_specs(grid: dict[str, list[str]], *, clamp: bool = False) -> list[StrategySpec]:
+    """Our strategy with every combination of the given `Settings` values (each also with
+    the accumulators clamped, an experiment, when ``clamp``)."""
     types = {f.name: type(getattr(Settings(), f.name)) for f in fields(Settings)}
     for key in grid:
         if key not in types or types[key] not in (int, float):
@@ -711,7 +713,10 @@ def sweep_specs(grid: dict[str, list[str]]) -> list[StrategySpec]:
     for values in itertools.product(*(grid[k] for k in keys)):
         changes: dict[str, Any] = {k: types[k](v) for k, v in zip(keys, values, strict=True)}
         label = ",".join(f"{k}={v}" for k, v in zip(keys, values, strict=True))
-        specs.append(StrategySpec("ours", label, replace(Settings(mode=ChargeMode.PV), **changes)))
+        settings = replace(Settings(mode=ChargeMode.PV), **changes)
+        specs.append(StrategySpec("ours", label, settings))
+        if clamp:
+            specs.append(StrategySpec("ours", label + " +clamp", settings, clamp=True))
     return specs
 
 
@@ -749,7 +754,7 @@ def sweep_report(results: Sequence[ScenarioResult], specs: Sequence[StrategySpec
             for f in fields(Settings)
             if getattr(settings, f.name) != getattr(defaults, f.name)
         ]
-        name = ", ".join(changed) or "defaults"
+        name = (", ".join(changed) or "defaults") + (" +clamp" if spec.clamp else "")
         share = 100 * bought / car if car else 0.0
         lines.append(
             f"| {name} | "
@@ -844,6 +849,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="also run ours with every combination of these Settings values "
         f"(default grid: {' '.join(k + '=' + ','.join(v) for k, v in DEFAULT_SWEEP.items())})",
     )
+    parser.add_argument(
+        "--clamp",
+        action="store_true",
+        help="experiment: run every sweep variant also with the start/stop energy "
+        "accumulators capped at their thresholds (a proposed controller change)",
+    )
     return parser
 
 
@@ -866,12 +877,16 @@ def main(argv: Sequence[str] | None = None, out: Callable[[str], None] = print) 
     args = parser.parse_args(argv)
     try:
         scenarios = select_scenarios(args)
-        sweep = sweep_specs(_parse_sweep(args.sweep)) if args.sweep is not None else []
+        sweep = (
+            sweep_specs(_parse_sweep(args.sweep), clamp=args.clamp)
+            if args.sweep is not None
+            else []
+        )
     except (ScenarioError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     specs: list[StrategySpec] = [OURS, *BASELINES]
-    specs += [s for s in sweep if s.settings != OURS.settings]
+    specs += [s for s in sweep if s.settings != OURS.settings or s.clamp]
     began = time.perf_counter()
     results = run_all(scenarios, specs, jobs=args.jobs, traces=args.plots is not None)
     seconds = time.perf_counter() - began
@@ -885,16 +900,14 @@ def main(argv: Sequence[str] | None = None, out: Callable[[str], None] = print) 
         text = report(shown, seconds, min(args.jobs, len(scenarios)))
         if sweep:
             text += "\n\n## Sweep (ours with other Settings)\n\n" + sweep_report(
-                results, [OURS, *(s for s in sweep if s.settings != OURS.settings)]
+                results, [OURS, *(s for s in sweep if s.settings != OURS.settings or s.clamp)]
             )
     out(text)
     if args.output is not None:
         args.output.write_text(text + "\n", encoding="utf-8")
     if args.plots is not None:
         written = write_plots(results, args.plots)
-        message = (
-            written if isinstance(written, str) else f"{len(written)} plot(s) in {args.plots}"
-        )
+        message = written if isinstance(written, str) else f"{len(written)} plot(s) in {args.plots}"
         print(message, file=sys.stderr)
     return 0
 

@@ -20,8 +20,12 @@ JSON scenario file (one object or a list of them; every key optional except ``na
       "car": {"phases": 3, "max_current_a": 16, "capacity_kwh": 200, "soc_pct": 10,
               "target_soc_pct": 100, "response_delay_s": 2, "ramp_s": 3},
       "arrive": "08:00", "leave": "18:00",
+      "start": "00:00",
       "profile": "day.csv"
     }
+
+``start`` begins the simulation later than midnight (the battery SoC is then the one at
+that time); the default simulates the whole day.
 
 ``profile`` (a path relative to the JSON file) replaces the PV curve and the household load
 (house without the car) by a measured day. CSV profile: header ``t_s,pv_w,house_w``, one row
@@ -107,11 +111,14 @@ class Scenario:
     leave_s: float = 18 * HOUR
     seed: int = 1
     profile: Profile | None = None
+    start_s: float = 0.0  # simulation start (the day's midnight by default)
 
     def __post_init__(self) -> None:
         """Check the window and the car."""
-        if not 0 <= self.arrive_s < self.leave_s <= DAY_S:
-            raise ScenarioError(f"{self.name}: the car must arrive before it leaves, same day")
+        if not 0 <= self.start_s <= self.arrive_s < self.leave_s <= DAY_S:
+            raise ScenarioError(
+                f"{self.name}: need start ≤ arrival < departure within the same day"
+            )
         if self.car.phases not in (1, 3):
             raise ScenarioError(f"{self.name}: a car charges on 1 or 3 phases")
 
@@ -284,6 +291,7 @@ def scenario_from_dict(data: Any, *, base: Path = Path()) -> Scenario:
         "car",
         "arrive",
         "leave",
+        "start",
         "profile",
     }
     name: str = data["name"]
@@ -320,6 +328,7 @@ def scenario_from_dict(data: Any, *, base: Path = Path()) -> Scenario:
             leave_s=_clock(data.get("leave", "18:00")),
             seed=int(data.get("seed", 1)),
             profile=profile,
+            start_s=_clock(data.get("start", 0)),
         )
     except (TypeError, ValueError) as err:
         if isinstance(err, ScenarioError):

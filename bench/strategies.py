@@ -73,10 +73,19 @@ class Ours(Strategy):
     name = "ours"
     poll_s = 2.0
 
-    def __init__(self, settings: Settings | None = None, *, label: str = "ours") -> None:
-        """Wrap a fresh controller."""
+    def __init__(
+        self, settings: Settings | None = None, *, label: str = "ours", clamp: bool = False
+    ) -> None:
+        """Wrap a fresh controller.
+
+        ``clamp`` (an experiment, not our controller as shipped): after every decision the
+        start/stop energy accumulators are capped at their thresholds, so that surplus or
+        deficit collected while the minimum off/on time blocks the action cannot start or
+        stop charging against the current reading once the timer ends.
+        """
         super().__init__()
         self.name = label
+        self.clamp = clamp
         self.settings = settings if settings is not None else Settings(mode=ChargeMode.PV)
         self.controller = SurplusController(self.settings)
         self.decided: set[int] = set()
@@ -105,11 +114,15 @@ class Ours(Strategy):
             device_min_current=6,
             device_max_current=16,
         )
-        decision = self.controller.decide(now, site, wallbox)
+        controller = self.controller
+        decision = controller.decide(now, site, wallbox)
+        if self.clamp:
+            controller.start_energy = min(controller.start_energy, self.settings.start_energy)
+            controller.stop_energy = min(controller.stop_energy, self.settings.stop_energy)
         self.decided.add(decision.current)
         if not decision.write:
             return None
-        self.controller.record_write(now, decision.current)
+        controller.record_write(now, decision.current)
         return decision.current
 
 
@@ -241,9 +254,7 @@ class EvccLike(Strategy):
         if c.priority_soc > 0 and reading.soc_pct < c.priority_soc and battery < 0:
             battery = 0.0
         site = reading.grid_w + battery - c.residual_power
-        effective = (
-            min(max(reading.currents) + 2.0, self.offered) if reading.charging else 0.0
-        )
+        effective = min(max(reading.currents) + 2.0, self.offered) if reading.charging else 0.0
         target = max(effective - site / (VOLTAGE * phases), 0.0)
         t = reading.t
         if self.enabled and target < c.min_current:
@@ -294,11 +305,12 @@ class StrategySpec:
     kind: str  # "ours", "original", "evcc"
     label: str
     settings: Settings | None = None
+    clamp: bool = False  # see `Ours`
 
     def build(self) -> Strategy:
         """A fresh strategy."""
         if self.kind == "ours":
-            return Ours(self.settings, label=self.label)
+            return Ours(self.settings, label=self.label, clamp=self.clamp)
         if self.kind == "original":
             return Original()
         if self.kind == "evcc":

@@ -29,7 +29,8 @@ class Loop:
     """Feeds the controller readings every ``step`` seconds with a simple car model."""
 
     def __init__(self, settings: Settings | None = None, *, phases: int = 3) -> None:
-        self.ctl = SurplusController(settings or Settings())
+        # This car follows a new limit at once: no settle time needed.
+        self.ctl = SurplusController(replace(settings or Settings(), settle_time=0.0))
         self.now = T0
         self.phases = phases
         self.connected = True
@@ -184,7 +185,7 @@ def test_min_pv_never_pauses_and_fast_is_max() -> None:
     assert d.current == 6
     assert d.reason is Reason.MIN_PV
     d = run(loop, 9000, 60)
-    assert d.current == 12  # floor((9000 - 200 W hysteresis) / 690)
+    assert d.current == 13  # floor(9000 / 690)
     fast = Loop(Settings(mode=ChargeMode.FAST))
     assert fast.step(0).current == 16
     off = Loop(Settings(mode=ChargeMode.OFF))

@@ -222,11 +222,6 @@ SENSORS: tuple[AmtronSensor, ...] = (
         category=EntityCategory.DIAGNOSTIC,
         enabled=False,
     ),
-    SensorDescription(
-        key="rfid_tag",
-        translation_key="rfid_tag",
-        value_fn=lambda d: d.rfid_tag,
-    ),
     _simple(
         "evccid",
         lambda d: d.evccid,

@@ -142,12 +142,15 @@ class ChargingManager:
         self._session_last: datetime | None = None
         self._vehicle: str | None = None
         self._listeners: list[Callable[[], None]] = []
-        self._grid_unsub: CALLBACK_TYPE | None = None
-        self._grid_coordinator: Any = None
+        self._unsubs: dict[str, CALLBACK_TYPE] = {}
+        self._followed: dict[str, Any] = {}
         self._lock = asyncio.Lock()
         self._stale_since: datetime | None = None
         self._restored = False
         self._task: asyncio.Task[None] | None = None
+        self._pending = False
+        # Source of "now"; tests replace it (with the coordinators' clocks) to simulate hours.
+        self.clock: Callable[[], datetime] = dt_util.utcnow
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -162,21 +165,28 @@ class ChargingManager:
 
     @callback
     def _detach_grid(self) -> None:
-        if self._grid_unsub is not None:
-            self._grid_unsub()
-        self._grid_unsub = None
-        self._grid_coordinator = None
+        for unsub in self._unsubs.values():
+            unsub()
+        self._unsubs.clear()
+        self._followed.clear()
 
     @callback
     def _attach_grid(self) -> None:
-        """Follow the linked grid meter's coordinator (it may load later or be reloaded)."""
-        coordinator = self._linked_coordinator(CONF_GRID_ENTRY)
-        if coordinator is self._grid_coordinator:
-            return
-        self._detach_grid()
-        if coordinator is not None:
-            self._grid_coordinator = coordinator
-            self._grid_unsub = coordinator.async_add_listener(self._on_grid_reading)
+        """Follow the grid meter's and the RCM's coordinators (they may load or reload later).
+
+        Every fresh grid reading gives a decision; every RCM reading too, so that an alarm
+        stops charging within one poll of the monitor.
+        """
+        for key in (CONF_GRID_ENTRY, CONF_RCM_ENTRY):
+            coordinator = self._linked_coordinator(key)
+            if coordinator is self._followed.get(key):
+                continue
+            if key in self._unsubs:
+                self._unsubs.pop(key)()
+                self._followed.pop(key, None)
+            if coordinator is not None:
+                self._followed[key] = coordinator
+                self._unsubs[key] = coordinator.async_add_listener(self._on_grid_reading)
 
     def _linked_entry(self, key: str) -> SolarWallboxConfigEntry | None:
         entry_id = self.entry.options.get(key)
@@ -295,10 +305,17 @@ class ChargingManager:
 
     @callback
     def _on_grid_reading(self) -> None:
+        """A fresh reading: decide now, or right after the decision under way."""
+        self._pending = True
         if self._task is None or self._task.done():
             self._task = self.entry.async_create_background_task(
-                self.hass, self.async_evaluate(), "surplus decision"
+                self.hass, self._run_pending(), "surplus decision"
             )
+
+    async def _run_pending(self) -> None:
+        while self._pending:
+            self._pending = False
+            await self.async_evaluate()
 
     async def _async_tick(self, _now: datetime) -> None:
         self._attach_grid()
@@ -320,7 +337,7 @@ class ChargingManager:
             self._raise_issue("charger_unreachable")
             return
         ir.async_delete_issue(self.hass, DOMAIN, self._issue_id("charger_unreachable"))
-        now = dt_util.utcnow()
+        now = self.clock()
         self._restore_once(now, wallbox)
         site = self._site()
         decision = self.controller.decide(

@@ -215,8 +215,15 @@ class SolarWallboxConfigFlow(ConfigFlow, domain=DOMAIN):
             found = await _try_identify(device_type, data, errors)
             if found is not None:
                 await self.async_set_unique_id(found.unique_id)
-                self._abort_if_unique_id_mismatch(reason="wrong_device")
-                self.hass.config_entries.async_update_entry(entry, data={**entry.data, **data})
+                if entry.unique_id == devices.address_id(entry.data):
+                    # Known by its address only (no serial): the new address is its new id.
+                    if found.unique_id != entry.unique_id:
+                        self._abort_if_unique_id_configured()
+                else:
+                    self._abort_if_unique_id_mismatch(reason="wrong_device")
+                self.hass.config_entries.async_update_entry(
+                    entry, data={**entry.data, **data}, unique_id=found.unique_id
+                )
                 return self.async_abort(reason="reconfigure_successful")
         return self.async_show_form(
             step_id="reconfigure",

@@ -13,7 +13,16 @@ if TYPE_CHECKING:
 
     from .models import SolarWallboxConfigEntry
 
-TO_REDACT = {CONF_HOST, "serial", "unique_id", "serial_number", "identifiers"}
+TO_REDACT = {
+    CONF_HOST,
+    "serial",
+    "unique_id",
+    "serial_number",
+    "identifiers",
+    "rfid_tag",
+    "evccid",
+    "tag",
+}
 
 
 def _as_dict(value: Any) -> Any:

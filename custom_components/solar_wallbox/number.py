@@ -47,6 +47,8 @@ if TYPE_CHECKING:
     from .models import SolarWallboxConfigEntry
 
 PARALLEL_UPDATES = 1  # one write at a time: the charger has one connection
+# Written with a new fail-safe current when the charger reports no timeout (s).
+DEFAULT_COMM_TIMEOUT = 60
 
 type AmtronCoordinator = SolarWallboxCoordinator[Any, AmtronData]
 
@@ -188,7 +190,7 @@ class FailsafeCurrentNumber(AmtronNumber):
     async def async_set_native_value(self, value: float) -> None:
         """Write the fail-safe current (keeping the timeout)."""
         amps = _whole(value)
-        timeout = self.data.comm_timeout or COMM_TIMEOUT_RANGE[0]
+        timeout = self.data.comm_timeout or DEFAULT_COMM_TIMEOUT
         await self._write(lambda: self.client.set_fallback(amps, timeout))
 
 

@@ -74,6 +74,7 @@ async def async_setup_entry(
                 DeviceSensor(coordinator, runtime.device_info, d)
                 for d in amtron.sensor_descriptions(coordinator.identity)
             )
+            entities.append(RfidSensor(coordinator, runtime.device_info, entry))
             if runtime.charging is not None:
                 entities.extend(
                     ChargingSensor(runtime.charging, runtime.device_info, d)
@@ -281,3 +282,36 @@ class ChargingSensor(ChargingEntity, SensorEntity):
         if self.entity_description.attrs_fn is None:
             return None
         return self.entity_description.attrs_fn(self.manager)
+
+
+class RfidSensor(SolarWallboxEntity[Coordinator], SensorEntity):
+    """The session's RFID tag, shown as the vehicle's name when a profile has it."""
+
+    _attr_translation_key = "rfid_tag"
+
+    def __init__(
+        self, coordinator: Coordinator, device_info: DeviceInfo, entry: SolarWallboxConfigEntry
+    ) -> None:
+        """Bind the sensor to the charger; vehicle names come from the entry's options."""
+        super().__init__(coordinator, device_info, "rfid_tag")
+        self._entry = entry
+
+    @property
+    def _tag(self) -> str | None:
+        tag: str | None = self.coordinator.data.data.rfid_tag
+        return tag
+
+    @property
+    def native_value(self) -> str | None:
+        """The vehicle's name, or the raw tag for a tag without a profile."""
+        tag = self._tag
+        if tag is None:
+            return None
+        manager = self._entry.runtime_data.charging
+        profile = manager.settings.profile_for(tag) if manager else None
+        return profile.name if profile else tag
+
+    @property
+    def extra_state_attributes(self) -> Mapping[str, Any]:
+        """The raw tag."""
+        return {"tag": self._tag}

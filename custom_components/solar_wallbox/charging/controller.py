@@ -211,14 +211,17 @@ class SurplusController:
 
         # Charging: follow the surplus within [min, max].
         current = self.setpoint
-        if target < current:
-            current = max(target, limits.min_current)  # reduce within one reading
-        elif (
-            target > current
-            and available >= (current + 1) * per_amp + s.hysteresis
-            and self._followed(now, wallbox)
-        ):
-            current = math.floor((available - s.hysteresis) / per_amp)
+        followed = self._followed(now, wallbox)
+        # While the car still ramps to the last change, grid and wallbox readings taken a
+        # moment apart disagree by up to half an ampere: only a larger gap is a real drop.
+        margin = 0.0 if followed else per_amp / 2
+        if (available + margin) / per_amp < current:
+            # Reduce within one reading.
+            current = max(math.floor((available + margin) / per_amp), limits.min_current)
+        elif target > current and available >= (current + 1) * per_amp + s.hysteresis and followed:
+            # The gate above holds the hysteresis; the new current uses all of the surplus
+            # (it is reduced again only when the surplus falls below the car's draw).
+            current = target
         current = min(max(current, limits.min_current), limits.max_current)
 
         if limits.mode is ChargeMode.MIN_PV:
@@ -281,14 +284,19 @@ class SurplusController:
         return self._session.phases or self.settings.phases
 
     def _followed(self, now: datetime, wallbox: WallboxInput) -> bool:
-        """Has the car followed the last change (or had enough time to)?"""
-        since = self._seconds_since(now, self._changed_at)
-        if since is None or since >= self.settings.follow_timeout:
+        """Has the car followed the last change (or had enough time to)?
+
+        Followed means: a wallbox reading taken at least ``settle_time`` after the change
+        shows the car drawing the new current (within the tolerance).
+        """
+        s = self.settings
+        if self._changed_at is None or self.setpoint <= 0:
             return True
+        if (now - self._changed_at).total_seconds() >= s.follow_timeout:
+            return True
+        settled = (wallbox.measured_at - self._changed_at).total_seconds() >= s.settle_time
         drawn = max(wallbox.currents)
-        return wallbox.measured_at > (self._changed_at or now) and (
-            abs(drawn - self.setpoint) <= self.settings.follow_tolerance
-        )
+        return settled and abs(drawn - self.setpoint) <= s.follow_tolerance
 
     def _limits(self, profile: VehicleProfile | None, wallbox: WallboxInput) -> Limits:
         s = self.settings

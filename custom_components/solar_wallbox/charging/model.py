@@ -85,7 +85,8 @@ class Settings:
     daily_start_budget: int = 20
     hysteresis: float = 200.0  # W of extra surplus before the current is raised
     follow_timeout: float = 30.0  # s after which a change counts as followed anyway
-    follow_tolerance: float = 1.0  # A
+    follow_tolerance: float = 0.5  # A
+    settle_time: float = 6.0  # s a car needs to follow a change (delay and ramp)
     stale_timeout: float = 15.0  # s
     refresh_interval: float = 60.0  # s between writes of an unchanged value
     idle_current: int = 0  # A signalled while no vehicle is connected (0 or min..max)

@@ -1,0 +1,298 @@
+"""Surplus charging end to end: four simulated devices on one site, Home Assistant, the car."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from homeassistant.const import CONF_HOST, CONF_PORT, STATE_ON
+from homeassistant.core import Event, HomeAssistant, State
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import MockConfigEntry, mock_restore_cache
+
+from custom_components.solar_wallbox.charging_manager import (
+    EVENT_CHARGING_STARTED,
+    EVENT_CHARGING_STOPPED,
+)
+from custom_components.solar_wallbox.config_flow import identify_device
+from custom_components.solar_wallbox.const import (
+    CONF_BATTERY_ENTRY,
+    CONF_DEVICE_TYPE,
+    CONF_GRID_ENTRY,
+    CONF_MAX_CURRENT,
+    CONF_RCM_ENTRY,
+    CONF_SCAN_INTERVAL,
+    CONF_UNIT_ID,
+    CONF_VEHICLES,
+    DOMAIN,
+    DeviceType,
+)
+from simulator.amtron import AmtronDevice, create_server
+from simulator.car import CarConfig
+from simulator.dctr import DctrDevice
+from simulator.e3dc import E3dcDevice
+from simulator.modbus_server import ModbusTcpServer
+from simulator.model import SiteModel
+from simulator.pac2200 import Pac2200Device
+
+MARIA_TAG = "04A1B2C3D4E5F6"
+W = "amtron_"
+
+
+class Clock:
+    """One simulated clock for every coordinator and the controller."""
+
+    def __init__(self) -> None:
+        self.now = dt_util.utcnow()
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass
+class Site:
+    """The simulated site with its servers and Home Assistant entries."""
+
+    hass: HomeAssistant
+    model: SiteModel
+    charger: AmtronDevice
+    dctr: DctrDevice
+    servers: dict[str, ModbusTcpServer]
+    entries: dict[str, MockConfigEntry] = field(default_factory=dict)
+    clock: Clock = field(default_factory=Clock)
+
+    @property
+    def wallbox(self) -> MockConfigEntry:
+        return self.entries["amtron"]
+
+    def state(self, key: str) -> str:
+        state = self.hass.states.get(key if "." in key else f"sensor.{W}{key}")
+        assert state is not None, key
+        return state.state
+
+    async def run(self, seconds: float, step: float = 2.0) -> None:
+        """Advance the site and poll every device each ``step`` simulated seconds."""
+        for _ in range(round(seconds / step)):
+            self.clock.now += timedelta(seconds=step)
+            self.model.step(step)
+            for entry in self.entries.values():
+                entry.runtime_data.coordinator.clock = self.clock
+                await entry.runtime_data.coordinator.async_refresh()
+            manager = self.wallbox.runtime_data.charging
+            manager.clock = self.clock
+            await self.hass.async_block_till_done()
+
+    async def call(self, domain: str, service: str, entity: str, **data: Any) -> None:
+        await self.hass.services.async_call(
+            domain, service, {"entity_id": entity, **data}, blocking=True
+        )
+        await self.hass.async_block_till_done()
+
+    @property
+    def limit(self) -> int:
+        return int(self.charger.registers()[1000])
+
+
+async def _entry(kind: str, port: int, unit: int = 1, **options: Any) -> MockConfigEntry:
+    data = {CONF_HOST: "127.0.0.1", CONF_PORT: port, CONF_UNIT_ID: unit}
+    found = await identify_device(DeviceType(kind), data)
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=kind,
+        unique_id=found.unique_id,
+        data={CONF_DEVICE_TYPE: kind, CONF_HOST: "127.0.0.1", CONF_PORT: port, CONF_UNIT_ID: unit},
+        options={CONF_SCAN_INTERVAL: 2, **options},
+    )
+
+
+@pytest.fixture
+async def site(hass: HomeAssistant) -> AsyncIterator[Site]:
+    model = SiteModel.scenario("constant")
+    model.pv_override = 9000.0
+    model.house_override = 600.0
+    model.battery_enabled = False
+    model.soc_pct = 95.0
+    charger = AmtronDevice(model)
+    dctr = DctrDevice(model)
+    servers = {
+        "e3dc": ModbusTcpServer(E3dcDevice(model)),
+        "pac2200": ModbusTcpServer(Pac2200Device(model)),
+        "dctr": ModbusTcpServer(dctr),
+        "amtron": create_server(charger),
+    }
+    for server in servers.values():
+        await server.start()
+    site = Site(hass, model, charger, dctr, servers)
+    for kind in ("e3dc", "pac2200", "dctr"):
+        entry = await _entry(kind, servers[kind].port)
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        site.entries[kind] = entry
+    wallbox = await _entry(
+        "amtron",
+        servers["amtron"].port,
+        255,
+        **{
+            CONF_MAX_CURRENT: 16,
+            CONF_GRID_ENTRY: site.entries["pac2200"].entry_id,
+            CONF_BATTERY_ENTRY: site.entries["e3dc"].entry_id,
+            CONF_RCM_ENTRY: site.entries["dctr"].entry_id,
+            "initial_current": 8,
+            "initial_duration": 180,
+            CONF_VEHICLES: [{"name": "Maria", "tag": MARIA_TAG}],
+        },
+    )
+    wallbox.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(wallbox.entry_id)
+    site.entries["amtron"] = wallbox
+    await hass.async_block_till_done()
+    yield site
+    for entry in site.entries.values():
+        await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    for server in servers.values():
+        await server.stop()
+    assert servers["amtron"].faults.connections_refused == 0
+
+
+async def test_a_day_with_maria(hass: HomeAssistant, site: Site) -> None:
+    events: list[Event] = []
+    hass.bus.async_listen(EVENT_CHARGING_STARTED, events.append)
+    hass.bus.async_listen(EVENT_CHARGING_STOPPED, events.append)
+    switch = f"switch.{W}surplus_charging"
+    assert site.state(switch) == "off"
+    assert site.state("decision") == "surplus_off"
+    await site.call("switch", "turn_on", switch)
+    await site.run(4)
+    assert site.state("decision") == "no_vehicle"
+    assert site.limit == 0  # idle current 0: a car does not start at full power
+
+    # Maria plugs in: the initial phase signals 8 A regardless of the surplus.
+    site.charger.plug_in(CarConfig(tag=MARIA_TAG))
+    await site.run(10)
+    assert site.state("active_vehicle") == "Maria"
+    assert site.state("rfid_tag") == "Maria"
+    assert site.state("decision") == "initial_phase"
+    assert site.limit == 8
+
+    # After 180 s: surplus charging, 9000 W PV − 600 W house = 8400 W → 12 A on three
+    # phases (11 A when the last step up fell inside the 200 W hysteresis band).
+    await site.run(200)
+    assert site.state("decision") == "charging_surplus"
+    assert site.limit in (11, 12)
+    assert float(site.state("charging_power")) > 7000
+    assert float(site.state("session_solar_energy")) > 0
+
+    # Clouds: the current drops at once, then charging pauses after the deficit energy.
+    site.model.pv_override = 2500.0
+    await site.run(4)
+    assert site.limit == 6
+    assert site.state("decision") == "holding_min"
+    await site.run(240)
+    assert site.limit == 0
+    assert site.state("decision") in {"waiting_for_surplus", "min_off_time"}
+
+    # The sun is back: a start after the surplus energy and the minimum off time.
+    site.model.pv_override = 9000.0
+    await site.run(200)
+    assert site.limit >= 6
+    assert [e.event_type for e in events] == [
+        EVENT_CHARGING_STARTED,
+        EVENT_CHARGING_STOPPED,
+        EVENT_CHARGING_STARTED,
+    ]
+    assert events[1].data["reason"] == "stopping"
+    assert site.state("starts_today") == "2"
+
+
+async def test_rcm_alarm_stops_until_acknowledged(hass: HomeAssistant, site: Site) -> None:
+    await site.call("switch", "turn_on", f"switch.{W}surplus_charging")
+    await site.call("select", "select_option", f"select.{W}charge_mode", option="fast")
+    site.charger.plug_in(CarConfig(tag=MARIA_TAG))
+    await site.run(10)
+    assert site.limit == 16
+    site.dctr.force_alarm("dc", 12)
+    await site.run(2)
+    assert site.limit == 0
+    assert site.state("decision") == "rcm_alarm"
+    site.dctr.clear()
+    await site.run(6)
+    assert site.limit == 0
+    assert site.state("decision") == "rcm_latched"
+    await site.call("button", "press", f"button.{W}acknowledge_rcm_alarm")
+    await site.run(2)
+    assert site.limit == 16
+    assert site.state("decision") == "fast"
+
+
+async def test_modes_and_switch(hass: HomeAssistant, site: Site) -> None:
+    site.charger.plug_in(CarConfig(tag=None))
+    await site.run(200)  # past the initial phase
+    # Surplus charging off: nothing is written, the number is the user's.
+    await site.call("number", "set_value", f"number.{W}charging_current_limit", value=10)
+    await site.run(10)
+    assert site.limit == 10
+    await site.call("switch", "turn_on", f"switch.{W}surplus_charging")
+    await site.call("select", "select_option", f"select.{W}charge_mode", option="off")
+    await site.run(2)
+    assert site.limit == 0
+    assert site.state("decision") == "mode_off"
+    await site.call("select", "select_option", f"select.{W}charge_mode", option="min_pv")
+    site.model.pv_override = 0.0
+    await site.run(4)
+    assert site.limit == 6  # never below the minimum, grid tops up
+    await site.call("number", "set_value", f"number.{W}minimum_current", value=8)
+    await site.run(2)
+    assert site.limit == 8
+
+
+async def test_stale_grid_meter_gives_the_safe_state(hass: HomeAssistant, site: Site) -> None:
+    await site.call("switch", "turn_on", f"switch.{W}surplus_charging")
+    await site.call("select", "select_option", f"select.{W}charge_mode", option="fast")
+    site.charger.plug_in(CarConfig(tag=None))
+    await site.run(4)
+    await site.call("select", "select_option", f"select.{W}charge_mode", option="pv")
+    await site.run(300)
+    assert site.limit > 0
+    await site.servers["pac2200"].stop()
+    await site.run(20)
+    assert site.limit == 0
+    assert site.state("decision") == "site_stale"
+
+
+async def test_restart_mid_session_without_a_stop(hass: HomeAssistant, site: Site) -> None:
+    await site.call("switch", "turn_on", f"switch.{W}surplus_charging")
+    site.charger.plug_in(CarConfig(tag=None))
+    await site.run(300)
+    before = site.limit
+    assert before in (11, 12)  # 8400 W surplus, within the 200 W hysteresis band
+    starts = site.state("starts_today")
+    # Home Assistant restarts: the wallbox entry is reloaded, the switch restored.
+    assert await hass.config_entries.async_reload(site.wallbox.entry_id)
+    await hass.async_block_till_done()
+    assert site.state(f"switch.{W}surplus_charging") == STATE_ON
+    await site.run(6)
+    assert site.limit == before  # continued, not paused and started again
+    assert site.state("decision") == "charging_surplus"
+    assert int(site.state("starts_today")) <= int(starts)
+
+
+async def test_switch_restored_after_restart(hass: HomeAssistant) -> None:
+    """The switch's state is restored from Home Assistant's restore cache."""
+    mock_restore_cache(hass, [State(f"switch.{W}surplus_charging", STATE_ON)])
+    model = SiteModel.scenario("constant")
+    charger = AmtronDevice(model)
+    server = create_server(charger)
+    await server.start()
+    try:
+        entry = await _entry("amtron", server.port, 255, **{CONF_MAX_CURRENT: 16})
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        assert hass.states.get(f"switch.{W}surplus_charging").state == STATE_ON
+        await hass.config_entries.async_unload(entry.entry_id)
+    finally:
+        await server.stop()
