@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,6 +27,9 @@ if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
 
     from .models import SolarWallboxConfigEntry
+
+
+IDENTIFY_RETRY_DELAY = 1.0
 
 
 class DeviceClient[IdentityT, DataT](Protocol):
@@ -95,7 +99,13 @@ class SolarWallboxCoordinator[IdentityT, DataT](DataUpdateCoordinator[Reading[Da
     async def _async_setup(self) -> None:
         """Identify the device once; a different device at the address stops the entry."""
         try:
-            self.identity = await self.client.identify()
+            try:
+                self.identity = await self.client.identify()
+            except CannotConnect:
+                # After a reload the device may still hold our previous connection for a
+                # moment (the wallbox accepts only one): try once more before giving up.
+                await asyncio.sleep(IDENTIFY_RETRY_DELAY)
+                self.identity = await self.client.identify()
         except WrongDevice as err:
             raise ConfigEntryError(
                 translation_domain=DOMAIN,

@@ -168,7 +168,7 @@ def _decision_value(name: str) -> Callable[[ChargingManager], StateType]:
     def value(manager: ChargingManager) -> StateType:
         decision = manager.decision
         result: StateType = getattr(decision, name) if decision is not None else None
-        return result
+        return round(result) if isinstance(result, float) else result
 
     return value
 
