@@ -10,6 +10,7 @@ from homeassistant import config_entries
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.solar_wallbox import config_flow
 from custom_components.solar_wallbox.const import (
@@ -244,4 +245,49 @@ async def test_add_meter_and_monitor(hass: HomeAssistant, device_type: str, titl
         assert result["data"][CONF_DEVICE_TYPE] == device_type
         await hass.async_block_till_done()
         entry = result["result"]
+        assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_reconfigure_device_known_by_address(hass: HomeAssistant) -> None:
+    """A DCTR has no serial: a new address is accepted and its entities stay the same."""
+    from homeassistant.helpers import entity_registry as er  # noqa: PLC0415
+
+    from simulator.dctr import DctrDevice  # noqa: PLC0415
+    from simulator.modbus_server import ModbusTcpServer  # noqa: PLC0415
+
+    from .conftest import pinned_model  # noqa: PLC0415
+
+    device = DctrDevice(pinned_model())
+    async with ModbusTcpServer(device) as old:
+        entry = MockConfigEntry(
+            domain=DOMAIN,
+            title="Doepke DCTR",
+            unique_id=f"127.0.0.1:{old.port}:1",
+            data={
+                CONF_DEVICE_TYPE: "dctr",
+                CONF_HOST: "127.0.0.1",
+                CONF_PORT: old.port,
+                CONF_UNIT_ID: 1,
+            },
+            options={CONF_SCAN_INTERVAL: 2},
+        )
+        await setup_entry(hass, entry)
+    before = {
+        e.entity_id for e in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
+    }
+    async with ModbusTcpServer(device) as new:
+        result = await entry.start_reconfigure_flow(hass)
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], _user_input(new.port)
+        )
+        assert result["reason"] == "reconfigure_successful"
+        await hass.async_block_till_done()
+        assert entry.state is config_entries.ConfigEntryState.LOADED
+        assert entry.data[CONF_PORT] == new.port
+        after = {
+            e.entity_id
+            for e in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
+        }
+        assert after == before
+        assert hass.states.get("binary_sensor.doepke_dctr_rcm_link").state == "on"
         assert await hass.config_entries.async_unload(entry.entry_id)

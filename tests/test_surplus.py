@@ -296,3 +296,34 @@ async def test_switch_restored_after_restart(hass: HomeAssistant) -> None:
         await hass.config_entries.async_unload(entry.entry_id)
     finally:
         await server.stop()
+
+
+async def test_rcm_lockout_survives_a_restart(hass: HomeAssistant, site: Site) -> None:
+    await site.call("switch", "turn_on", f"switch.{W}surplus_charging")
+    await site.call("select", "select_option", f"select.{W}charge_mode", option="fast")
+    site.charger.plug_in(CarConfig(tag=None))
+    site.dctr.force_alarm("dc", 12)
+    await site.run(4)
+    site.dctr.clear()
+    await site.run(4)
+    assert site.state("decision") == "rcm_latched"
+    assert await hass.config_entries.async_reload(site.wallbox.entry_id)
+    await hass.async_block_till_done()
+    await site.run(4)
+    assert site.limit == 0
+    assert site.state("decision") == "rcm_latched"  # still needs the acknowledgement
+
+
+async def test_session_limit_for_a_profiled_vehicle(hass: HomeAssistant, site: Site) -> None:
+    await site.call("switch", "turn_on", f"switch.{W}surplus_charging")
+    await site.call("select", "select_option", f"select.{W}charge_mode", option="fast")
+    site.charger.plug_in(CarConfig(tag="04 a1 b2 c3 d4 e5 f6"))  # spaces and case differ
+    await site.run(60)
+    assert site.state("active_vehicle") == "Maria"
+    assert site.limit == 16
+    await site.call(
+        "number", "set_value", f"number.{W}session_energy_limit", value=0.5
+    )  # kWh, for the running session
+    await site.run(120)
+    assert site.limit == 0
+    assert site.state("decision") == "session_limit"

@@ -12,7 +12,9 @@ from .charging_manager import ChargingManager
 from .const import CONF_DEVICE_TYPE, DOMAIN, DeviceType
 from .coordinator import SolarWallboxCoordinator
 from .models import RuntimeData
+from .rawlog import async_start_rawlog
 from .rcm import RcmMonitor
+from .services import async_setup_services
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -24,7 +26,8 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Set up the integration (services are registered here by later features)."""
+    """Set up the integration: register its actions."""
+    async_setup_services(hass)
     return True
 
 
@@ -37,7 +40,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: SolarWallboxConfigEntry)
     try:
         await coordinator.async_config_entry_first_refresh()
         found = devices.unique_id(device_type, coordinator.identity, entry.data)
-        if found != entry.unique_id:
+        # A serial number must match; a device known by its address cannot be checked
+        # (its address may have been changed with Reconfigure).
+        by_address = devices.identified_by_address(device_type, coordinator.identity, entry.data)
+        if found != entry.unique_id and not by_address:
             raise ConfigEntryError(
                 translation_domain=DOMAIN,
                 translation_key="wrong_device",
@@ -49,7 +55,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: SolarWallboxConfigEntry)
     entry.runtime_data = RuntimeData(
         device_type=device_type,
         coordinator=coordinator,
-        device_info=devices.device_info(device_type, found, coordinator.identity),
+        device_info=devices.device_info(device_type, str(entry.unique_id), coordinator.identity),
     )
     if device_type is DeviceType.AMTRON:
         entry.runtime_data.charging = ChargingManager(hass, entry, coordinator)
@@ -62,6 +68,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: SolarWallboxConfigEntry)
     if entry.runtime_data.charging is not None:
         # After the platforms: the restored switch, mode and settings are in place.
         entry.runtime_data.charging.start()
+    # PAC2200 and DCTR: the raw measurement log, if enabled (a failure raises an issue).
+    entry.runtime_data.rawlog = await async_start_rawlog(hass, entry, coordinator)
     return True
 
 
@@ -77,6 +85,8 @@ async def async_unload_entry(hass: HomeAssistant, entry: SolarWallboxConfigEntry
         entry, devices.PLATFORMS[runtime.device_type]
     )
     if unloaded:
+        if runtime.rawlog is not None:
+            await runtime.rawlog.async_stop()
         await runtime.coordinator.async_shutdown()
         await runtime.coordinator.client.connection.close()
     return unloaded

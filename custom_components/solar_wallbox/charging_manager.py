@@ -370,9 +370,7 @@ class ChargingManager:
             return
         self._restored = True
         if wallbox.connected and wallbox.current_limit and wallbox.power > 100:
-            self.controller.restore(
-                setpoint=wallbox.current_limit, starts_today=0, day=None, now=now
-            )
+            self.controller.restore(setpoint=wallbox.current_limit, now=now)
             self.controller.record_write(now, wallbox.current_limit)
 
     async def _apply(self, now: datetime, decision: Decision) -> None:
@@ -454,11 +452,21 @@ class ChargingManager:
                 LOGGER.info("Vehicle disconnected (%s)", self._vehicle)
             self._vehicle = vehicle
         previous = self.decision.current if self.decision else None
-        if previous is not None and decision.current != previous:
+        if previous is None or decision.current == previous:
+            return
+        direction = "increasing" if decision.current > previous else "reducing"
+        if decision.available_power is None:
+            LOGGER.info(
+                "%s charging current to %s A (%s)",
+                direction.capitalize(),
+                decision.current,
+                decision.reason.value,
+            )
+        else:
             LOGGER.info(
                 "Surplus %.0f W, %s charging current to %s A (%s)",
-                decision.available_power or 0.0,
-                "increasing" if decision.current > previous else "reducing",
+                decision.available_power,
+                direction,
                 decision.current,
                 decision.reason.value,
             )

@@ -51,6 +51,7 @@ from .drivers.modbus import (
     ModbusExceptionResponse,
     RequestTimeout,
 )
+from .rawlog import FILE_PREFIXES, RAWLOG_OPTIONS, async_validate_options, option_fields
 
 # Time allowed for each request while identifying a device in the flow.
 IDENTIFY_TIMEOUT = 5.0
@@ -214,16 +215,12 @@ class SolarWallboxConfigFlow(ConfigFlow, domain=DOMAIN):
             data = _clean(user_input)
             found = await _try_identify(device_type, data, errors)
             if found is not None:
-                await self.async_set_unique_id(found.unique_id)
-                if entry.unique_id == devices.address_id(entry.data):
-                    # Known by its address only (no serial): the new address is its new id.
-                    if found.unique_id != entry.unique_id:
-                        self._abort_if_unique_id_configured()
-                else:
+                if found.unique_id != devices.address_id(data):
+                    # A device with a serial number must stay the same device.
+                    await self.async_set_unique_id(found.unique_id)
                     self._abort_if_unique_id_mismatch(reason="wrong_device")
-                self.hass.config_entries.async_update_entry(
-                    entry, data={**entry.data, **data}, unique_id=found.unique_id
-                )
+                # A device known by its address keeps its unique id (and so its entities).
+                self.hass.config_entries.async_update_entry(entry, data={**entry.data, **data})
                 return self.async_abort(reason="reconfigure_successful")
         return self.async_show_form(
             step_id="reconfigure",
@@ -293,9 +290,18 @@ class SolarWallboxOptionsFlow(OptionsFlow):
     async def async_step_device(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Poll interval (and the wallbox's current ceiling)."""
         current = self._current()
+        errors: dict[str, str] = {}
+        rawlog = self._device_type in FILE_PREFIXES  # PAC2200, DCTR: raw measurement log
         if user_input is not None:
-            current.update({key: int(value) for key, value in user_input.items()})
-            return self.async_create_entry(data=current)
+            rawlog_options: dict[str, Any] = {}
+            if rawlog:
+                rawlog_options, errors = await async_validate_options(self.hass, user_input)
+            if not errors:
+                current.update(
+                    {k: int(v) for k, v in user_input.items() if k not in RAWLOG_OPTIONS}
+                )
+                current.update(rawlog_options)
+                return self.async_create_entry(data=current)
         fields: dict[Any, Any] = {
             vol.Required(CONF_SCAN_INTERVAL, default=current[CONF_SCAN_INTERVAL]): _number(
                 MIN_SCAN_INTERVAL, MAX_SCAN_INTERVAL, 1, "s"
@@ -305,7 +311,9 @@ class SolarWallboxOptionsFlow(OptionsFlow):
             fields[vol.Required(CONF_MAX_CURRENT, default=current[CONF_MAX_CURRENT])] = _number(
                 6, 32, 1, "A"
             )
-        return self.async_show_form(step_id="device", data_schema=vol.Schema(fields))
+        if rawlog:
+            fields.update(option_fields(self.hass, {**current, **(user_input or {})}))
+        return self.async_show_form(step_id="device", data_schema=vol.Schema(fields), errors=errors)
 
     async def async_step_surplus(
         self, user_input: dict[str, Any] | None = None

@@ -37,3 +37,17 @@ class DeviceType(StrEnum):
     PAC2200 = "pac2200"
     DCTR = "dctr"
     AMTRON = "amtron"
+
+
+# Raw measurement log of PAC2200 and DCTR entries (the original tool's --log-to).
+CONF_RAWLOG: Final = "rawlog"  # enabled
+CONF_RAWLOG_DIRECTORY: Final = "rawlog_directory"
+CONF_RAWLOG_SAMPLE_INTERVAL: Final = "rawlog_sample_interval"  # s, at most one line per interval
+CONF_RAWLOG_FLUSH_INTERVAL: Final = "rawlog_flush_interval"  # s between two sync flushes
+DEFAULT_RAWLOG_SAMPLE_INTERVAL: Final = 1
+DEFAULT_RAWLOG_FLUSH_INTERVAL: Final = 60
+MIN_RAWLOG_SAMPLE_INTERVAL: Final = 1
+MIN_RAWLOG_FLUSH_INTERVAL: Final = 10
+MAX_RAWLOG_INTERVAL: Final = 3600
+
+SERVICE_DECOMPRESS_STREAM: Final = "decompress_stream"

@@ -59,6 +59,11 @@ def address_id(data: Mapping[str, Any]) -> str:
     return f"{data[CONF_HOST]}:{data[CONF_PORT]}:{data[CONF_UNIT_ID]}"
 
 
+def identified_by_address(device_type: DeviceType, identity: Any, data: Mapping[str, Any]) -> bool:
+    """True for a device that reports no serial number (its unique id is its address)."""
+    return unique_id(device_type, identity, data) == address_id(data)
+
+
 def unique_id(device_type: DeviceType, identity: Any, data: Mapping[str, Any]) -> str:
     """The config entry's unique id for an identified device."""
     match device_type:

@@ -11,6 +11,7 @@ from homeassistant.helpers.device_registry import DeviceInfo
 from .charging_manager import ChargingManager
 from .const import DeviceType
 from .coordinator import SolarWallboxCoordinator
+from .rawlog import RawLogger
 from .rcm import RcmMonitor
 
 
@@ -23,6 +24,7 @@ class RuntimeData:
     device_info: DeviceInfo
     rcm: RcmMonitor | None = None
     charging: ChargingManager | None = None
+    rawlog: RawLogger | None = None
 
 
 type SolarWallboxConfigEntry = ConfigEntry[RuntimeData]

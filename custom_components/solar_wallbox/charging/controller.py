@@ -88,14 +88,17 @@ class SurplusController:
         self._last_written = current
         self._written_at = now
 
-    def restore(self, *, setpoint: int, starts_today: int, day: date | None, now: datetime) -> None:
-        """Continue after a restart without an extra start/stop cycle."""
+    def restore(self, *, setpoint: int, now: datetime) -> None:
+        """Continue a running session after a restart without an extra start/stop cycle."""
         self.setpoint = setpoint
-        self.starts_today = starts_today
-        self._day = day
         if setpoint > 0:
             self._started_at = now
             self._changed_at = now
+
+    def restore_day(self, *, starts_today: int, day: date) -> None:
+        """Restore the day's start count after a restart (for the daily start budget)."""
+        self._day = day
+        self.starts_today = starts_today
 
     def decide(
         self,
@@ -308,8 +311,10 @@ class SurplusController:
             min_current=low,
             max_current=high,
             mode=(profile.mode if profile and profile.mode else s.mode),
+            # The setting (the "Session energy limit" number) applies to the running session
+            # whatever the vehicle; 0 leaves the vehicle profile's own limit.
             session_energy_limit=(
-                profile.session_energy_limit if profile else s.session_energy_limit
+                s.session_energy_limit or (profile.session_energy_limit if profile else 0.0)
             ),
             min_charging_power=(
                 profile.min_charging_power

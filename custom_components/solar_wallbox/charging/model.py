@@ -51,6 +51,11 @@ class Reason(StrEnum):
 SAFETY_REASONS = frozenset({Reason.RCM_ALARM, Reason.RCM_LATCHED, Reason.RCM_STALE})
 
 
+def normalise_tag(tag: str) -> str:
+    """RFID tags compare without spaces and case."""
+    return "".join(tag.split()).casefold()
+
+
 @dataclass(frozen=True, slots=True)
 class VehicleProfile:
     """Settings for one vehicle, chosen by its RFID tag (None = use the default)."""
@@ -74,7 +79,9 @@ class Settings:
     min_current: int = 6
     max_current: int = 16
     min_charging_power: float = 0.0  # W; 0 = min_current × voltage × phases
-    grid_target: float = 0.0  # W the controller aims to keep at the grid (+ import)
+    # W kept flowing into the grid as a margin (negative: that much import is accepted);
+    # available power = car power − grid power − grid target + battery term.
+    grid_target: float = 0.0
     priority_soc: float = 50.0  # %: below it the home battery keeps its charging power
     support_soc: float = 90.0  # %: above it the battery may help keep a session going
     battery_support_power: float = 1000.0  # W the battery may give to a running session
@@ -100,9 +107,9 @@ class Settings:
         """The profile of ``tag`` (case-insensitive), if any."""
         if not tag:
             return None
-        wanted = tag.strip().casefold()
+        wanted = normalise_tag(tag)
         for profile in self.vehicles:
-            if profile.tag.strip().casefold() == wanted:
+            if normalise_tag(profile.tag) == wanted:
                 return profile
         return None
 
