@@ -531,7 +531,15 @@ def test_cli_help(capsys: pytest.CaptureFixture[str]) -> None:
 
 @pytest.fixture
 def cli_process() -> Iterator[subprocess.Popen[str]]:
-    args = ["--e3dc=127.0.0.1:0", "--speed=60", "--start=06:30", "--status-interval=0.2"]
+    args = [
+        "--e3dc=127.0.0.1:0",
+        "--amtron=127.0.0.1:0",
+        "--pac2200=127.0.0.1:0",
+        "--dctr=127.0.0.1:0",
+        "--speed=60",
+        "--start=06:30",
+        "--status-interval=0.2",
+    ]
     proc = subprocess.Popen(
         [sys.executable, "-m", "simulator", *args],
         cwd=REPO,
