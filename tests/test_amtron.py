@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from homeassistant import config_entries
@@ -247,3 +248,95 @@ async def test_options_include_the_ceiling(hass: HomeAssistant, charger: Simulat
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert entry.options == {CONF_SCAN_INTERVAL: 5, CONF_MAX_CURRENT: 32}
     await hass.async_block_till_done()
+
+
+async def _options_step(hass: HomeAssistant, entry: MockConfigEntry, step: str) -> dict[str, Any]:
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    return await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": step}
+    )
+
+
+async def test_surplus_options_validate_links(
+    hass: HomeAssistant, charger: SimulatedDevice, e3dc_sim: SimulatedDevice
+) -> None:
+    from .conftest import e3dc_entry  # noqa: PLC0415
+
+    e3dc = e3dc_entry(e3dc_sim.port)
+    await setup_entry(hass, e3dc)
+    entry = amtron_entry(charger.port)
+    await setup_entry(hass, entry)
+    result = await _options_step(hass, entry, "surplus")
+    assert result["step_id"] == "surplus"
+    defaults = {str(k): k.default() for k in result["data_schema"].schema if callable(k.default)}
+    assert defaults["start_energy"] == 30.0
+    assert defaults["phases"] == "3"
+    # The E3DC cannot be the residual current monitor; 4 A is no valid idle current.
+    bad = {**defaults, "rcm_entry": e3dc.entry_id, "idle_current": 4}
+    result = await hass.config_entries.options.async_configure(result["flow_id"], bad)
+    assert result["errors"] == {
+        "rcm_entry": "wrong_rcm_entry",
+        "idle_current": "current_below_minimum",
+    }
+    good = {
+        **defaults,
+        "grid_entry": e3dc.entry_id,
+        "battery_entry": e3dc.entry_id,
+        "phases": "1",
+        "start_energy": 10,
+    }
+    result = await hass.config_entries.options.async_configure(result["flow_id"], good)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert entry.options["grid_entry"] == e3dc.entry_id
+    manager = entry.runtime_data.charging
+    assert manager.settings.phases == 1
+    assert manager.settings.start_energy == 10
+
+
+async def test_vehicle_profiles_in_the_options(
+    hass: HomeAssistant, charger: SimulatedDevice
+) -> None:
+    entry = amtron_entry(charger.port)
+    await setup_entry(hass, entry)
+    result = await _options_step(hass, entry, "add_vehicle")
+    flow_id = result["flow_id"]
+    result = await hass.config_entries.options.async_configure(
+        flow_id, {"name": " ", "tag": "04A1"}
+    )
+    assert result["errors"] == {"base": "vehicle_incomplete"}
+    result = await hass.config_entries.options.async_configure(
+        flow_id, {"name": "Maria", "tag": "04A1", "min_current": 16, "max_current": 8}
+    )
+    assert result["errors"] == {"base": "min_above_max"}
+    result = await hass.config_entries.options.async_configure(
+        flow_id,
+        {
+            "name": "Maria",
+            "tag": " 04A1 ",
+            "mode": "min_pv",
+            "min_current": 8,
+            "max_current": 16,
+            "session_energy_limit": 20,
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    [profile] = entry.runtime_data.charging.settings.vehicles
+    assert (profile.name, profile.tag, profile.session_energy_limit) == ("Maria", "04A1", 20000)
+    result = await _options_step(hass, entry, "add_vehicle")
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"name": "Max", "tag": "99"}
+    )
+    await hass.async_block_till_done()
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert "remove_vehicle" in result["menu_options"]
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "remove_vehicle"}
+    )
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"vehicles": ["04A1"]}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert [v.name for v in entry.runtime_data.charging.settings.vehicles] == ["Max"]
