@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_HOST, CONF_PORT, STATE_ON
 from homeassistant.core import Event, HomeAssistant, State
 from homeassistant.util import dt as dt_util
@@ -79,6 +80,8 @@ class Site:
             self.clock.now += timedelta(seconds=step)
             self.model.step(step)
             for entry in self.entries.values():
+                if entry.state is not ConfigEntryState.LOADED:
+                    continue
                 entry.runtime_data.coordinator.clock = self.clock
                 await entry.runtime_data.coordinator.async_refresh()
             manager = self.wallbox.runtime_data.charging
@@ -327,3 +330,59 @@ async def test_session_limit_for_a_profiled_vehicle(hass: HomeAssistant, site: S
     await site.run(120)
     assert site.limit == 0
     assert site.state("decision") == "session_limit"
+
+
+async def test_repairs_and_diagnostics(hass: HomeAssistant, site: Site) -> None:
+    from homeassistant.helpers import issue_registry as ir  # noqa: PLC0415
+
+    from custom_components.solar_wallbox.diagnostics import (  # noqa: PLC0415
+        async_get_config_entry_diagnostics,
+    )
+
+    registry = ir.async_get(hass)
+    wallbox_id = site.wallbox.entry_id
+    await site.call("switch", "turn_on", f"switch.{W}surplus_charging")
+    site.charger.plug_in(CarConfig(tag=MARIA_TAG))
+    await site.run(200)  # past the initial phase
+    # The grid meter stops answering: safe state at once, a repair issue after 2 minutes.
+    await site.servers["pac2200"].stop()
+    await site.run(60)
+    assert registry.async_get_issue(DOMAIN, f"site_data_stale_{wallbox_id}") is None
+    await site.run(80)
+    assert registry.async_get_issue(DOMAIN, f"site_data_stale_{wallbox_id}") is not None
+    # The charger stops answering while surplus charging is on.
+    await site.servers["amtron"].stop()
+    await site.run(4)
+    assert registry.async_get_issue(DOMAIN, f"charger_unreachable_{wallbox_id}") is not None
+    await site.call("switch", "turn_off", f"switch.{W}surplus_charging")
+    assert registry.async_get_issue(DOMAIN, f"charger_unreachable_{wallbox_id}") is None
+    diag = await async_get_config_entry_diagnostics(hass, site.wallbox)
+    decisions = diag["surplus_charging"]["decisions"]
+    assert decisions
+    assert decisions[-1]["reason"] == "site_stale"
+    assert MARIA_TAG not in repr(diag)
+    assert diag["surplus_charging"]["settings"]["vehicles"][0]["name"] == "Maria"
+
+
+async def test_e3dc_as_grid_meter_and_missing_links(hass: HomeAssistant, site: Site) -> None:
+    """The E3DC can be the grid meter; a linked RCM that is not loaded means no charging."""
+    options = dict(site.wallbox.options)
+    options[CONF_GRID_ENTRY] = site.entries["e3dc"].entry_id
+    options.pop(CONF_BATTERY_ENTRY)
+    options["unknown_tag"] = "block"
+    hass.config_entries.async_update_entry(site.wallbox, options=options)
+    await hass.async_block_till_done()
+    await site.call("switch", "turn_on", f"switch.{W}surplus_charging")
+    site.charger.plug_in(CarConfig(tag="CAFE"))
+    await site.run(6)
+    assert site.state("decision") == "vehicle_blocked"
+    site.charger.unplug()
+    await site.run(6)
+    site.charger.plug_in(CarConfig(tag=MARIA_TAG))
+    await site.run(200)
+    assert site.state("decision") == "charging_surplus"
+    assert float(site.state("available_power")) > 4000
+    assert await hass.config_entries.async_unload(site.entries["dctr"].entry_id)
+    await site.run(4)
+    assert site.limit == 0
+    assert site.state("decision") == "rcm_stale"
