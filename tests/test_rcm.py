@@ -222,3 +222,22 @@ async def test_no_triggers_for_other_devices(
 def test_band_order() -> None:
     assert BANDS[0] == "dc"
     assert _data(alarm_a=0x01).alarm_a_bands == ("ac_gt10khz",)
+
+
+def test_logbook_lines() -> None:
+    from homeassistant.core import Event as HaEvent  # noqa: PLC0415
+
+    from custom_components.solar_wallbox.charging_manager import (  # noqa: PLC0415
+        EVENT_CHARGING_STARTED,
+        EVENT_CHARGING_STOPPED,
+    )
+    from custom_components.solar_wallbox.logbook import describe  # noqa: PLC0415
+
+    started = describe(
+        HaEvent(EVENT_CHARGING_STARTED, {"current": 8, "vehicle": "Maria", "reason": "starting"})
+    )
+    assert started["message"] == "started charging at 8 A (Maria): starting"
+    assert "stopped" in describe(HaEvent(EVENT_CHARGING_STOPPED, {"reason": "stopping"}))["message"]
+    alarm = describe(HaEvent(EVENT_RCM_ALARM, {"alarm": "A", "state": "raised", "bands": ["dc"]}))
+    assert alarm["message"] == "alarm A raised (dc)"
+    assert describe(HaEvent(EVENT_RCM_LINK, {"state": "lost"}))["message"] == "link lost"
