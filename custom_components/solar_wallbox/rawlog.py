@@ -1,13 +1,13 @@
 """Raw measurement log of PAC2200 and DCTR entries (the original tool's ``--log-to``).
 
-Format: exactly the original's, so its tools and our ``decompress_stream`` read both — gzip
-(best compression) of NDJSON, one object per line with the field names and order of
-:mod:`.streamlog`, a zlib sync flush at every flush interval. Files are
-``<directory>/pac2200log-<unix>.json.gz`` and ``<directory>/rcmlog-<unix>.json.gz`` (the
-original named both ``pac2200log``); a new file starts at every start of the entry and at
-the first sample of every local day. A clean stop (unload, Home Assistant shutdown, new
-day) writes the gzip trailer; after a crash the file ends at its last sync flush, so at
-most one flush interval is lost.
+Format: exactly the original's, so its tools and our ``decompress_stream`` read both —
+gzip (best compression) of NDJSON, one object per line with the original's field names and
+order (``streamlog.PAC2200_FIELDS`` / ``RCM_FIELDS``), a zlib sync flush at every flush
+interval. Files are ``<directory>/pac2200log-<unix>.json.gz`` and
+``<directory>/rcmlog-<unix>.json.gz`` (the original named both ``pac2200log``); a new file
+starts at every start of the entry and at the first sample of every local day. A clean
+stop (unload, Home Assistant shutdown, new day) writes the gzip trailer; after a crash the
+file ends at its last sync flush, so at most one flush interval is lost.
 
 Kept from the original for compatibility: in PAC2200 lines ``p_avg`` is the total
 *apparent* power (register 63) and ``pva_avg`` the total *active* power (register 65), the
@@ -64,9 +64,8 @@ from .const import (
     MIN_RAWLOG_SAMPLE_INTERVAL,
     DeviceType,
 )
-from .drivers.dctr import DctrData, band_bit
+from .drivers.dctr import BANDS, DctrData, band_bit
 from .drivers.pac2200 import Pac2200Data
-from .streamlog import PAC2200_FIELDS, RCM_BANDS
 
 if TYPE_CHECKING:
     from .coordinator import SolarWallboxCoordinator
@@ -110,10 +109,8 @@ PAC2200_LOG_FIELDS: Final[dict[str, str]] = {
     "pf_tot": "power_factor_total",
     "i_n": "current_neutral",
 }
-"""PAC2200 log field → ``Pac2200Data`` attribute, in the log's field order."""
-
-if tuple(PAC2200_LOG_FIELDS) != PAC2200_FIELDS[1:]:
-    raise RuntimeError("PAC2200 log fields and streamlog disagree")  # pragma: no cover
+"""PAC2200 log field → ``Pac2200Data`` attribute, in the log's field order (``update``
+first; the same order as ``streamlog.PAC2200_FIELDS``, which tests check)."""
 
 ISSUE_RAWLOG_FAILED: Final = "rawlog_failed"
 
@@ -130,11 +127,11 @@ def pac2200_record(update: int, data: Pac2200Data) -> dict[str, Any]:
 
 
 def _bands(values: Sequence[int]) -> dict[str, int]:
-    return dict(zip(RCM_BANDS, values, strict=True))
+    return dict(zip(BANDS, values, strict=True))
 
 
 def _flags(bitfield: int) -> dict[str, bool]:
-    return {band: bool(bitfield & band_bit(band)) for band in RCM_BANDS}
+    return {band: bool(bitfield & band_bit(band)) for band in BANDS}
 
 
 def rcm_record(update: int, data: DctrData) -> dict[str, Any]:
@@ -208,6 +205,7 @@ class GzipLogWriter:
         self._crc = 0
         self._size = 0
         handle.write(GZIP_HEADER)
+        handle.flush()
         return path
 
     def write(self, samples: Sequence[Sample]) -> None:

@@ -10,6 +10,7 @@ translated ``ServiceValidationError``. File work runs in the executor.
 from __future__ import annotations
 
 import inspect
+import sqlite3
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, cast
@@ -20,11 +21,17 @@ from homeassistant.exceptions import ServiceValidationError, Unauthorized, Unkno
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import service
 
-from . import streamlog
 from .const import DOMAIN, SERVICE_DECOMPRESS_STREAM
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
+
+    from .streamlog import FileResult
+
+# The decoder (.streamlog) is imported only when the action runs: importing the package
+# must not import it, so ``python -m custom_components.solar_wallbox.streamlog`` works
+# without a runpy warning.
+FORMATS: Final = ("raw", "ndjson")
 
 ATTR_PATH: Final = "path"
 ATTR_OUTPUT: Final = "output"
@@ -37,7 +44,7 @@ DECOMPRESS_SCHEMA: Final = vol.Schema(
         vol.Required(ATTR_PATH): cv.string,
         vol.Optional(ATTR_OUTPUT): cv.string,
         vol.Optional(ATTR_OVERWRITE, default=False): cv.boolean,
-        vol.Optional(ATTR_FORMAT, default="raw"): vol.In(streamlog.FORMATS),
+        vol.Optional(ATTR_FORMAT, default="raw"): vol.In(FORMATS),
         vol.Optional(ATTR_SQLITE): cv.string,
     }
 )
@@ -65,6 +72,8 @@ def _check_allowed(hass: HomeAssistant, path: str | Path) -> Path:
 
 def _plan(hass: HomeAssistant, data: dict[str, Any]) -> list[tuple[Path, Path]]:
     """Check every path and return the (source, target) pairs. Blocking: executor."""
+    from . import streamlog  # noqa: PLC0415
+
     pattern = str(data[ATTR_PATH]).strip()
     _check_allowed(hass, pattern)
     sources = streamlog.expand_inputs(pattern)
@@ -97,16 +106,23 @@ def _plan(hass: HomeAssistant, data: dict[str, Any]) -> list[tuple[Path, Path]]:
     return list(zip(sources, targets, strict=True))
 
 
-def _decompress(hass: HomeAssistant, data: dict[str, Any]) -> list[streamlog.FileResult]:
+def _decompress(hass: HomeAssistant, data: dict[str, Any]) -> list[FileResult]:
     """Check the paths, then decode every file. Blocking: executor."""
+    from . import streamlog  # noqa: PLC0415
+
     jobs = _plan(hass, data)
     sqlite = data.get(ATTR_SQLITE)
-    return streamlog.decompress_files(
-        jobs,
-        fmt=data[ATTR_FORMAT],
-        overwrite=data[ATTR_OVERWRITE],
-        sqlite=Path(sqlite.strip()) if sqlite else None,
-    )
+    database = Path(sqlite.strip()) if sqlite else None
+    try:
+        return streamlog.decompress_files(
+            jobs, fmt=data[ATTR_FORMAT], overwrite=data[ATTR_OVERWRITE], sqlite=database
+        )
+    except (OSError, sqlite3.Error) as err:  # only opening the database raises
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="sqlite_failed",
+            translation_placeholders={"path": str(database), "error": str(err)},
+        ) from err
 
 
 async def _async_decompress_stream(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:

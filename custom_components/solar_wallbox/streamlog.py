@@ -14,8 +14,9 @@ can be read up to its last flush. This module decodes such files:
 - memory stays bounded: input is read in chunks, output limited per step, lines are split
   incrementally with a length cap.
 
-Every complete line is checked to be a JSON object; the others are counted as invalid
-(a corrupt stream that zlib cannot detect without the trailer shows up this way).
+Every complete line is checked to be a JSON object; the others are counted as invalid and
+make the file's error ``corrupt: …`` (damage that zlib cannot detect without the trailer's
+checksum shows up this way; the output is still written).
 ``format="raw"`` writes the decoded bytes unchanged (a partial last line included);
 ``format="ndjson"`` writes only the complete, valid lines.
 An optional SQLite import puts PAC2200 lines into the table ``pac2200`` (one column per
@@ -121,9 +122,6 @@ RCM_BAND_FIELDS: Final[tuple[str, ...]] = (
 )
 """RCM line fields holding one value per band (an object keyed by band name)."""
 
-RCM_BOOL_FIELDS: Final = frozenset(
-    {"raised_alarm_a", "raised_alarm_b", "activated_alarms_a", "activated_alarms_b"}
-)
 RCM_FIELDS: Final[tuple[str, ...]] = ("update", "validity", *RCM_BAND_FIELDS, "alarm_delay")
 """Fields of an RCM log line, in the original tool's order."""
 
@@ -222,37 +220,29 @@ class GzipStreamDecoder:
                         break
             except zlib.error:
                 return
-            if member.eof:
-                return
 
     def _fail(self, message: str) -> None:
         self.error = message
         self._stopped = True
         self._member = None
 
-    def finish(self) -> Iterator[bytes]:
-        """End of input: yields what zlib still holds and sets ``truncated`` / ``error``."""
+    def finish(self) -> None:
+        """End of input: sets ``truncated`` (a member without its end) or ``error``."""
         if self._stopped:
             return
         if self._head:
             self._fail(
-                "not gzip" if self.members == 0 else f"data after member {self.members} is not gzip"
+                "not gzip"
+                if self.members == 0
+                else f"data after gzip member {self.members} is not gzip"
             )
             return
         if self.bytes_fed == 0:
             self._fail("empty")
             return
         if self._member is not None:
-            try:
-                while True:
-                    out = self._member.decompress(b"", OUTPUT_STEP)
-                    if not out:
-                        break
-                    yield out
-            except zlib.error as err:  # pragma: no cover - zlib reports damage while feeding
-                self._fail(f"corrupt: {err}")
-                return
-            self.truncated = not self._member.eof
+            # Every output step was drained while feeding: nothing is left inside zlib.
+            self.truncated = True
             self._member = None
 
 
@@ -325,18 +315,22 @@ class SqliteImporter:
         """Open (or create) ``database`` and its tables."""
         self.database = database
         self._conn = sqlite3.connect(str(database))
-        for table, columns in self.TABLES.items():
-            types = ", ".join(
-                f"{c} {'REAL' if table == 'pac2200' and c != 'timestamp' else 'INTEGER'}"
-                for c in columns
-            )
-            self._conn.execute(
-                f"CREATE TABLE IF NOT EXISTS {table} (source TEXT NOT NULL, {types})"
-            )
-            self._conn.execute(
-                f"CREATE INDEX IF NOT EXISTS {table}_source_time ON {table} (source, timestamp)"
-            )
-        self._conn.commit()
+        try:
+            for table, columns in self.TABLES.items():
+                types = ", ".join(
+                    f"{c} {'REAL' if table == 'pac2200' and c != 'timestamp' else 'INTEGER'}"
+                    for c in columns
+                )
+                self._conn.execute(
+                    f"CREATE TABLE IF NOT EXISTS {table} (source TEXT NOT NULL, {types})"
+                )
+                self._conn.execute(
+                    f"CREATE INDEX IF NOT EXISTS {table}_source_time ON {table} (source, timestamp)"
+                )
+            self._conn.commit()
+        except sqlite3.Error:
+            self._conn.close()
+            raise
         self._source = ""
         self._batches: dict[str, list[tuple[Any, ...]]] = {t: [] for t in self.TABLES}
         self.rows = 0
@@ -507,8 +501,8 @@ def default_output(source: Path) -> Path:
     return source.with_name(source.name + ".decoded")
 
 
-def _chunks(stream: BinaryIO, size: int = READ_CHUNK) -> Iterator[bytes]:
-    while chunk := stream.read(size):
+def _chunks(stream: BinaryIO) -> Iterator[bytes]:
+    while chunk := stream.read(READ_CHUNK):
         yield chunk
 
 
@@ -558,6 +552,7 @@ def decompress_file(
     try:
         with contextlib.ExitStack() as stack:
             if target is not None:
+                target.parent.mkdir(parents=True, exist_ok=True)
                 handle, name = tempfile.mkstemp(
                     prefix=f".{target.name}.", suffix=".partial", dir=target.parent
                 )
@@ -626,8 +621,7 @@ def _decode_into(
                 next_report += step
             if decoder.stopped:
                 break
-    for piece in decoder.finish():
-        lines.feed(piece)
+    decoder.finish()
     out.flush()
     result.members = decoder.members
     result.bytes_in = decoder.bytes_fed
@@ -637,6 +631,9 @@ def _decode_into(
     result.partial_tail_bytes = lines.tail_bytes
     result.truncated = decoder.truncated
     result.error = decoder.error
+    if result.error is None and lines.invalid_lines:
+        # Without the trailer's checksum zlib cannot see damage; lines that are not JSON can.
+        result.error = f"corrupt: {lines.invalid_lines} of {lines.lines} lines are not JSON"
 
 
 def expand_inputs(pattern: str) -> list[Path]:
@@ -661,6 +658,18 @@ def plan_outputs(sources: Sequence[Path], output: str | None) -> list[Path]:
     return [out]
 
 
+def summary(result: FileResult) -> str:
+    """One line about a decoded file, for logs and the command line."""
+    parts = [f"{result.lines} lines", f"{result.members} gzip member(s)"]
+    if result.truncated:
+        parts.append("no gzip trailer (normal for these logs)")
+    if result.partial_tail_bytes:
+        parts.append(f"partial last line of {result.partial_tail_bytes} bytes")
+    if result.error:
+        parts.append(f"error: {result.error}")
+    return ", ".join(parts)
+
+
 def decompress_files(
     jobs: Iterable[tuple[Path, Path | None]],
     *,
@@ -669,25 +678,26 @@ def decompress_files(
     sqlite: Path | None = None,
     stream: BinaryIO | None = None,
 ) -> list[FileResult]:
-    """Decode every ``(source, target)``; a bad file never stops the others."""
-    importer = SqliteImporter(sqlite) if sqlite is not None else None
+    """Decode every ``(source, target)``; a bad file never stops the others.
+
+    Raises ``sqlite3.Error`` / ``OSError`` only when the database cannot be opened (before
+    any file is touched).
+    """
+    importer: SqliteImporter | None = None
+    if sqlite is not None:
+        sqlite.parent.mkdir(parents=True, exist_ok=True)
+        importer = SqliteImporter(sqlite)
     results: list[FileResult] = []
     try:
         for source, target in jobs:
-            if target is not None:
-                target.parent.mkdir(parents=True, exist_ok=True)
             result = decompress_file(
                 source, target, fmt=fmt, overwrite=overwrite, importer=importer, stream=stream
             )
             _LOGGER.log(
-                logging.WARNING if result.error else logging.INFO,
-                "%s: %d lines, %d members%s%s%s",
+                logging.WARNING if result.error or result.invalid_lines else logging.INFO,
+                "%s: %s",
                 source,
-                result.lines,
-                result.members,
-                ", truncated (no gzip trailer)" if result.truncated else "",
-                f", {result.invalid_lines} invalid lines" if result.invalid_lines else "",
-                f", error: {result.error}" if result.error else "",
+                summary(result),
             )
             results.append(result)
     finally:
@@ -749,14 +759,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         targets = list(plan_outputs(sources, args.output))
         stream = None
-    results = decompress_files(
-        zip(sources, targets, strict=True),
-        fmt=args.format,
-        overwrite=args.overwrite,
-        sqlite=args.sqlite,
-        stream=stream,
-    )
-    return 0 if all(r.ok and not r.invalid_lines for r in results) else 1
+    try:
+        results = decompress_files(
+            zip(sources, targets, strict=True),
+            fmt=args.format,
+            overwrite=args.overwrite,
+            sqlite=args.sqlite,
+            stream=stream,
+        )
+    except (OSError, sqlite3.Error) as err:
+        _LOGGER.error("Cannot use %s as SQLite database: %s", args.sqlite, err)
+        return 1
+    return 0 if all(r.ok for r in results) else 1
 
 
 if __name__ == "__main__":
