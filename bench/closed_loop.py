@@ -13,7 +13,7 @@ time-out never fires: every strategy polls it well within 60 s.
 The day is simulated once up to the car's arrival (the strategies poll this shared part,
 but without a car nothing they write changes the site), then each strategy continues on
 its own copy of the model. The baselines stop when the car leaves (nothing they do after
-that changes a metric); ours runs on to midnight for the plots. PV and household load are
+that changes a metric); with ``--plots`` ours runs on to midnight. PV and household load are
 identical for every strategy (same seed; checked).
 
 Metrics (over the plug-in window, per second, end-of-second values):

@@ -41,7 +41,7 @@ SHORT = replace(BUILTIN["fast_clouds"], start_s=9.5 * HOUR, arrive_s=10 * HOUR, 
 @pytest.fixture(scope="module")
 def result() -> ScenarioResult:
     """Three hours of fast clouds with every strategy (and the plot traces)."""
-    return run_scenario(SHORT, traces=True)
+    return run_scenario(SHORT, traces=True, full_day=False)
 
 
 def test_table_structure(result: ScenarioResult) -> None:
