@@ -269,7 +269,7 @@ async def test_surplus_options_validate_links(
     result = await _options_step(hass, entry, "surplus")
     assert result["step_id"] == "surplus"
     defaults = {str(k): k.default() for k in result["data_schema"].schema if callable(k.default)}
-    assert defaults["start_energy"] == 30.0
+    assert defaults["start_energy"] == 2.0
     assert defaults["phases"] == "3"
     # The E3DC cannot be the residual current monitor; 4 A is no valid idle current.
     bad = {**defaults, "rcm_entry": e3dc.entry_id, "idle_current": 4}

@@ -184,15 +184,18 @@ class SurplusController:
             if limits.mode is ChargeMode.MIN_PV:
                 current = min(max(target, limits.min_current), limits.max_current)
                 return self._finish(now, current, Reason.MIN_PV, wallbox, extra)
-            # Paused (PV only): collect surplus energy above the minimum power.
-            self.start_energy = max(0.0, self.start_energy + (available - min_power) * dt / WH)
+            # Paused (PV only): collect surplus energy above the minimum power, capped at
+            # the threshold so that a long wait (minimum off time, start budget) never
+            # stores energy that would start charging after the surplus has gone.
             rate = available - min_power
+            self.start_energy = min(s.start_energy, max(0.0, self.start_energy + rate * dt / WH))
             countdown = (
                 (s.start_energy - self.start_energy) * WH / rate
                 if rate > 0 and self.start_energy < s.start_energy
                 else None
             )
-            if self.start_energy < s.start_energy:
+            # Start only while the surplus carries the minimum right now.
+            if self.start_energy < s.start_energy or rate < 0:
                 return self._finish(
                     now, 0, Reason.WAITING_FOR_SURPLUS, wallbox, extra, countdown=countdown
                 )
@@ -232,14 +235,12 @@ class SurplusController:
             return self._finish(now, current, Reason.MIN_PV, wallbox, extra)
 
         deficit = min_power - (available + battery_help)
-        if deficit > 0:
-            self.stop_energy += deficit * dt / WH
-        else:
-            self.stop_energy = max(0.0, self.stop_energy + deficit * dt / WH)
+        # Capped at the threshold (as the start energy), and a stop needs a deficit now.
+        self.stop_energy = min(s.stop_energy, max(0.0, self.stop_energy + deficit * dt / WH))
         if self.stop_energy <= 0:
             return self._finish(now, current, Reason.CHARGING_SURPLUS, wallbox, extra)
         on_for = self._seconds_since(now, self._started_at) or 0.0
-        if self.stop_energy >= s.stop_energy:
+        if self.stop_energy >= s.stop_energy and deficit > 0:
             if on_for < s.min_on_time:
                 return self._finish(
                     now,

@@ -82,15 +82,15 @@ class Settings:
     # W kept flowing into the grid as a margin (negative: that much import is accepted);
     # available power = car power − grid power − grid target + battery term.
     grid_target: float = 0.0
-    priority_soc: float = 50.0  # %: below it the home battery keeps its charging power
+    priority_soc: float = 0.0  # %: below it the home battery keeps its charging power
     support_soc: float = 90.0  # %: above it the battery may help keep a session going
     battery_support_power: float = 1000.0  # W the battery may give to a running session
-    start_energy: float = 30.0  # Wh of surplus above the minimum power needed to start
-    stop_energy: float = 50.0  # Wh of deficit below the minimum power needed to stop
+    start_energy: float = 2.0  # Wh of surplus above the minimum power needed to start
+    stop_energy: float = 80.0  # Wh of deficit below the minimum power needed to stop
     min_on_time: float = 120.0  # s
     min_off_time: float = 120.0  # s
     daily_start_budget: int = 20
-    hysteresis: float = 200.0  # W of extra surplus before the current is raised
+    hysteresis: float = 0.0  # W of extra surplus before the current is raised
     follow_timeout: float = 30.0  # s after which a change counts as followed anyway
     follow_tolerance: float = 0.5  # A
     settle_time: float = 6.0  # s a car needs to follow a change (delay and ramp)

@@ -1,0 +1,316 @@
+"""Pure helpers of scripts/demo (the demo itself runs as ``scripts/demo --check``)."""
+
+import argparse
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from homeassistant.components.lovelace import CONFIG_SCHEMA as LOVELACE_SCHEMA
+from homeassistant.components.onboarding.const import STEPS
+
+from demo import checks
+from demo.config import (
+    CAR_TAG,
+    DASHBOARD_FILENAME,
+    DASHBOARD_URL_PATH,
+    Ports,
+    Timeline,
+    configuration_yaml,
+    format_clock,
+    local_time_zone,
+    make_timeline,
+    onboarding_storage,
+    parse_clock,
+    simulator_args,
+)
+from demo.launcher import build_parser, busy_ports
+from simulator.__main__ import build_parser as simulator_parser
+from simulator.dctr import ALARM_A, DctrDevice, configure_from_args, parse_episode
+from simulator.model import SiteModel
+
+REPO = Path(__file__).resolve().parent.parent
+DASHBOARD = yaml.safe_load((REPO / "demo" / "dashboard.yaml").read_text(encoding="utf-8"))
+CORE_CARDS = {"heading", "markdown", "tile", "gauge", "entities", "glance", "history-graph"}
+
+
+def state(value: Any, **attributes: Any) -> dict[str, Any]:
+    return {"state": value, "attributes": attributes}
+
+
+# Timeline and simulator arguments -------------------------------------------------------
+
+
+def test_clock() -> None:
+    assert parse_clock("10:30") == 37800
+    assert format_clock(37800) == "10:30"
+    assert format_clock(86400 + 65) == "00:01"
+    with pytest.raises(argparse.ArgumentTypeError, match="HH:MM"):
+        parse_clock("24:00")
+
+
+def test_timeline_scales_with_speed_and_rounds_up_to_minutes() -> None:
+    timeline = make_timeline(parse_clock("10:30"), 10, 60, 300, 30)
+    assert format_clock(timeline.car_arrives_s) == "10:40"
+    assert format_clock(timeline.rcm_s) == "11:20"
+    assert timeline.rcm_duration_s == 300
+    assert timeline.real_offset_s(timeline.rcm_s, 10) == 300
+    slow = make_timeline(parse_clock("23:59"), 1, 30, 61, 20)
+    assert format_clock(slow.car_arrives_s) == "00:00"  # at least a minute, across midnight
+    assert format_clock(slow.rcm_s) == "00:01"
+    assert slow.real_offset_s(slow.rcm_s, 1) == 120
+
+
+def test_simulator_accepts_the_arguments() -> None:
+    ports = Ports(18123, 15020)
+    timeline = Timeline(parse_clock("10:30"), parse_clock("10:35"), parse_clock("10:50"), 200)
+    args = simulator_parser().parse_args(simulator_args(ports, timeline, 10))
+    assert args.scenario == "clouds"
+    assert args.speed == 10
+    assert args.start == parse_clock("10:30")
+    assert args.car_arrives == parse_clock("10:35")
+    assert args.car_tag == CAR_TAG
+    assert args.rcm_episode == [(parse_clock("10:50"), 200)]
+    assert (args.e3dc, args.amtron, args.pac2200, args.dctr) == (
+        ("127.0.0.1", 15020),
+        ("127.0.0.1", 15021),
+        ("127.0.0.1", 15022),
+        ("127.0.0.1", 15023),
+    )
+    assert sorted(ports.all()) == [15020, 15021, 15022, 15023, 18123]
+
+
+def test_rcm_episode_option_schedules_an_alarm() -> None:
+    args = simulator_parser().parse_args(["--start=23:50", "--rcm-episode=00:10+60"])
+    model = SiteModel.scenario("constant", start_s=args.start)
+    device = DctrDevice(model)
+    configure_from_args(device, args)
+    assert [(e.start_s, e.end_s, e.band) for e in device.episodes] == [(1200, 1260, "dc")]
+    assert device.registers()[ALARM_A] == 0
+    model.step(1230)
+    assert device.registers()[ALARM_A] != 0
+    model.step(60)
+    assert device.registers()[ALARM_A] == 0
+    assert parse_episode("11:00") == (39600, 120)
+    for bad in ("11:00+0", "11:00+x", "25:00", "11"):
+        with pytest.raises(argparse.ArgumentTypeError, match="HH:MM"):
+            parse_episode(bad)
+
+
+# Home Assistant configuration ---------------------------------------------------------
+
+
+def test_configuration() -> None:
+    config = yaml.safe_load(configuration_yaml(Ports(18123, 15020), "Europe/Berlin"))
+    core = config["homeassistant"]
+    assert core["time_zone"] == "Europe/Berlin"
+    assert core["language"] == "en"
+    trusted, local = core["auth_providers"]
+    assert trusted == {
+        "type": "trusted_networks",
+        "trusted_networks": ["127.0.0.1/32", "::1/128"],
+        "allow_bypass_login": True,
+    }
+    assert local == {"type": "homeassistant"}
+    assert config["http"] == {"server_host": "127.0.0.1", "server_port": 18123}
+    assert "default_config" not in config
+    dashboard = LOVELACE_SCHEMA({"lovelace": config["lovelace"]})["lovelace"]["dashboards"]
+    assert dashboard[DASHBOARD_URL_PATH]["mode"] == "yaml"
+    assert dashboard[DASHBOARD_URL_PATH]["filename"] == DASHBOARD_FILENAME
+    assert dashboard[DASHBOARD_URL_PATH]["show_in_sidebar"] is True
+
+
+def test_onboarding_leaves_only_the_user_step() -> None:
+    storage = onboarding_storage()
+    assert storage["key"] == "onboarding"
+    assert {*storage["data"]["done"], "user"} == set(STEPS)
+    assert "user" not in storage["data"]["done"]
+
+
+def test_local_time_zone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    zone = tmp_path / "usr" / "share" / "zoneinfo" / "Europe" / "Berlin"
+    zone.parent.mkdir(parents=True)
+    zone.write_bytes(b"TZif")
+    link = tmp_path / "localtime"
+    link.symlink_to(zone)
+    monkeypatch.delenv("TZ", raising=False)
+    assert local_time_zone(link) == "Europe/Berlin"
+    assert local_time_zone(tmp_path / "missing") == "UTC"
+    monkeypatch.setenv("TZ", ":America/New_York")
+    assert local_time_zone(link) == "America/New_York"
+    monkeypatch.setenv("TZ", "CET-1CEST")
+    assert local_time_zone(link) == "UTC"
+
+
+# Dashboard ----------------------------------------------------------------------------
+
+
+def cards(node: Any) -> list[dict[str, Any]]:
+    if isinstance(node, list):
+        return [card for item in node for card in cards(item)]
+    if not isinstance(node, dict):
+        return []
+    own = [node] if "type" in node and node.get("type") not in {"sections", "grid"} else []
+    return own + [card for value in node.values() for card in cards(value)]
+
+
+def test_dashboard_uses_core_cards_only() -> None:
+    types = {card["type"] for card in cards(DASHBOARD["views"])} - {"select-options"}
+    assert types <= CORE_CARDS
+    assert "history-graph" in types
+
+
+def test_dashboard_shows_what_the_demo_is_about() -> None:
+    entities = checks.dashboard_entities(DASHBOARD)
+    wanted = {
+        checks.PV,
+        checks.BATTERY,
+        checks.SOC,
+        checks.HOUSE,
+        checks.PAC_GRID,
+        checks.CHARGING_POWER,
+        checks.CHARGE_MODE,
+        checks.DECISION,
+        checks.COUNTDOWN,
+        checks.SOLAR_SHARE,
+        "sensor.amtron_session_energy",
+        checks.ALARM_A,
+        checks.RCM_LINK,
+        checks.ACKNOWLEDGE,
+        checks.SURPLUS_SWITCH,
+        checks.LIMIT,
+    }
+    assert wanted <= entities
+    prefixes = ("e3dc_s10_x_compact_", "pac2200_", "amtron_", "doepke_dctr_")
+    for entity in entities:
+        assert entity.split(".", 1)[1].startswith(prefixes), entity
+    graphs = [card for card in cards(DASHBOARD["views"]) if card["type"] == "history-graph"]
+    graphed = {row["entity"] for graph in graphs for row in graph["entities"]}
+    assert {checks.PV, checks.PAC_GRID, checks.CHARGING_POWER, checks.DECISION} <= graphed
+
+
+def test_dashboard_entities_finds_every_reference() -> None:
+    config = {
+        "views": [
+            {
+                "cards": [
+                    {"type": "tile", "entity": "sensor.a"},
+                    {"type": "entities", "entities": ["sensor.b", {"entity": "sensor.c"}]},
+                    {"type": "markdown", "content": "{{ states('sensor.d') | float(0) }}"},
+                ]
+            }
+        ]
+    }
+    assert checks.dashboard_entities(config) == {"sensor.a", "sensor.b", "sensor.c", "sensor.d"}
+    assert checks.markdown_contents(config) == ["{{ states('sensor.d') | float(0) }}"]
+    assert len(checks.markdown_contents(DASHBOARD)) == 1
+
+
+# Check expectations -------------------------------------------------------------------
+
+
+def test_entity_problems() -> None:
+    states = {
+        checks.PV: state("7000"),
+        checks.DECISION: state("unknown"),
+        checks.COUNTDOWN: state("unknown"),
+        checks.PAC_GRID: state("unavailable"),
+    }
+    wanted = {checks.PV, checks.DECISION, checks.COUNTDOWN, checks.PAC_GRID, checks.HOUSE}
+    assert checks.entity_problems(states, wanted) == [
+        f"{checks.DECISION} is unknown",
+        f"{checks.HOUSE} does not exist",
+        f"{checks.PAC_GRID} is unavailable",
+    ]
+
+
+def test_grid_and_balance() -> None:
+    states = {
+        checks.PAC_GRID: state("-3872.9"),
+        checks.E3DC_GRID: state("-3877"),
+        checks.PV: state("7227"),
+        checks.BATTERY: state("3000"),
+        checks.HOUSE: state("350"),
+    }
+    assert checks.grid_problems(states) == []
+    assert checks.balance_problems(states) == []
+    states[checks.PAC_GRID] = state("-3000")
+    assert "differs" in checks.grid_problems(states)[0]
+    states[checks.HOUSE] = state("4490")
+    assert "balance off" in checks.balance_problems(states)[0]
+    states[checks.E3DC_GRID] = state("unknown")
+    assert "not numeric" in checks.grid_problems(states)[0]
+    assert "not numeric" in checks.balance_problems(states)[0]
+
+
+def test_value_problems() -> None:
+    decisions = checks.decision_states()
+    assert {"charging_surplus", "rcm_latched", "no_vehicle"} <= decisions
+    states = {
+        checks.DECISION: state("no_vehicle"),
+        checks.SURPLUS_SWITCH: state("on"),
+        checks.LIMIT: state("0"),
+        checks.CHARGE_MODE: state("pv", options=["off", "pv", "min_pv", "fast"]),
+        checks.SOC: state("54"),
+    }
+    assert checks.value_problems(states, decisions) == []
+    for limit in ("6", "16"):
+        states[checks.LIMIT] = state(limit)
+        assert checks.value_problems(states, decisions) == []
+    states |= {
+        checks.DECISION: state("thinking"),
+        checks.SURPLUS_SWITCH: state("off"),
+        checks.LIMIT: state("32"),
+        checks.CHARGE_MODE: state("turbo", options=["pv"]),
+        checks.SOC: state("unknown"),
+    }
+    assert len(checks.value_problems(states, decisions)) == 5
+
+
+def test_car_charging_and_rcm_sequence() -> None:
+    states: dict[str, Any] = {
+        checks.VEHICLE: state("unknown"),
+        checks.CAR_CONNECTED: state("off"),
+        checks.CHARGING_POWER: state("0"),
+        checks.LIMIT: state("0"),
+        checks.DECISION: state("waiting_for_surplus"),
+        checks.ALARM_A: state("off"),
+    }
+    assert checks.car_problems(states)
+    states |= {checks.VEHICLE: state("Maria"), checks.CAR_CONNECTED: state("on")}
+    assert checks.car_problems(states) == []
+    assert checks.charging_problems(states)
+    states |= {checks.CHARGING_POWER: state("4140"), checks.LIMIT: state("6")}
+    assert checks.charging_problems(states) == []
+    assert checks.alarm_problems(states)
+    states |= {checks.ALARM_A: state("on"), checks.DECISION: state("rcm_alarm")}
+    assert checks.alarm_problems(states)  # the limit is not 0 yet
+    states[checks.LIMIT] = state("0")
+    assert checks.alarm_problems(states) == []
+    assert checks.latched_problems(states)  # the alarm is still raised
+    assert checks.released_problems(states)
+    states |= {checks.ALARM_A: state("off"), checks.DECISION: state("rcm_latched")}
+    assert checks.latched_problems(states) == []
+    states[checks.DECISION] = state("waiting_for_surplus")
+    assert checks.released_problems(states) == []
+
+
+# Launcher -----------------------------------------------------------------------------
+
+
+def test_busy_ports() -> None:
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        assert busy_ports([port]) == [port]
+    assert busy_ports([port]) == []
+
+
+def test_launcher_options() -> None:
+    args = build_parser().parse_args([])
+    assert (args.check, args.speed, args.port, args.device_ports) == (False, 10, 8123, 5020)
+    assert args.start == parse_clock("10:30")
+    args = build_parser().parse_args(["--check", "--speed=30", "--port=18123"])
+    assert (args.check, args.speed, args.port) == (True, 30, 18123)
