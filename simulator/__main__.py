@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from . import amtron
+from . import amtron, dctr
 from .dctr import DctrDevice
 from .e3dc import E3dcDevice
 from .modbus_server import Faults, SimDevice
@@ -49,7 +49,14 @@ DEVICES: tuple[DeviceOption, ...] = (
         configure=amtron.configure_from_args,
     ),
     DeviceOption("pac2200", "127.0.0.1:5022", "Siemens PAC2200 grid meter", Pac2200Device),
-    DeviceOption("dctr", "127.0.0.1:5023", "Doepke DCTR residual current monitor", DctrDevice),
+    DeviceOption(
+        "dctr",
+        "127.0.0.1:5023",
+        "Doepke DCTR residual current monitor",
+        DctrDevice,
+        add_arguments=dctr.add_cli_arguments,
+        configure=dctr.configure_from_args,
+    ),
 )
 
 

@@ -28,11 +28,12 @@ registers after everything else, e.g. ``{0: 0xFFFF}`` for an implausible image. 
 outside 0..35 and all writes answer exception 02.
 """
 
+import argparse
 import random
 from dataclasses import dataclass
 
-from .modbus_server import ExceptionCode, ModbusDeviceError, RegisterImage
-from .model import SiteModel
+from .modbus_server import ExceptionCode, ModbusDeviceError, RegisterImage, SimDevice
+from .model import DAY_S, SiteModel
 
 BANDS: tuple[str, ...] = (
     "dc",
@@ -217,3 +218,52 @@ class DctrDevice:
     def snapshot(self) -> RegisterImage:
         """The current image as a fixed, read-only register map."""
         return RegisterImage(dict(enumerate(self.registers())), unit_ids=self.unit_ids)
+
+
+# Command line (``python -m simulator``) --------------------------------------------
+
+EPISODE_DEFAULT_S = 120.0
+"""Simulated duration of an ``--rcm-episode`` without ``+SECONDS``."""
+EPISODE_LEVEL_MA = 40
+"""DC residual current of an ``--rcm-episode``: above both alarm thresholds (6 / 20 mA)."""
+
+
+def parse_episode(text: str) -> tuple[float, float]:
+    """Parse ``HH:MM[+SECONDS]`` into (time of day in s, duration in simulated s)."""
+    clock, _, seconds = text.partition("+")
+    hours, sep, minutes = clock.partition(":")
+    if sep and hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60:
+        try:
+            duration = float(seconds) if seconds else EPISODE_DEFAULT_S
+        except ValueError:
+            duration = -1.0
+        if duration > 0:
+            return int(hours) * 3600.0 + int(minutes) * 60.0, duration
+    raise argparse.ArgumentTypeError(f"expected HH:MM or HH:MM+SECONDS, got {text!r}")
+
+
+def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of the residual current monitor."""
+    group = parser.add_argument_group("Doepke DCTR residual current monitor")
+    group.add_argument(
+        "--rcm-episode",
+        type=parse_episode,
+        action="append",
+        default=[],
+        metavar="HH:MM[+SECONDS]",
+        help=(
+            f"raise a DC residual current of {EPISODE_LEVEL_MA} mA (alarms A and B) at this "
+            f"time of day for SECONDS simulated seconds (default {EPISODE_DEFAULT_S:.0f}); "
+            "may be repeated"
+        ),
+    )
+
+
+def configure_from_args(device: SimDevice, args: argparse.Namespace) -> None:
+    """Apply `add_cli_arguments` options to a device created by `DctrDevice(model)`."""
+    assert isinstance(device, DctrDevice)
+    episodes: list[tuple[float, float]] = args.rcm_episode
+    model = device.model
+    for clock_s, duration_s in episodes:
+        start = model.elapsed_s + (clock_s - model.t_s) % DAY_S
+        device.schedule_episode(start, duration_s, "dc", EPISODE_LEVEL_MA)
