@@ -282,6 +282,8 @@ def test_car_charging_and_rcm_sequence() -> None:
     assert checks.car_problems(states) == []
     assert checks.charging_problems(states)
     states |= {checks.CHARGING_POWER: state("4140"), checks.LIMIT: state("6")}
+    assert checks.charging_problems(states)  # not the controller's doing
+    states[checks.DECISION] = state("charging_surplus")
     assert checks.charging_problems(states) == []
     assert checks.alarm_problems(states)
     states |= {checks.ALARM_A: state("on"), checks.DECISION: state("rcm_alarm")}

@@ -1,0 +1,228 @@
+"""Entity ids of the demo and what ``scripts/demo --check`` expects of their states.
+
+Every ``*_problems`` function takes the states as ``/api/states`` returns them (entity id →
+state object) and returns what is wrong; an empty list means the expectation holds.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from .config import VEHICLE_NAME
+
+TRANSLATIONS = (
+    Path(__file__).resolve().parent.parent
+    / "custom_components"
+    / "solar_wallbox"
+    / "translations"
+    / "en.json"
+)
+
+# Entity ids with the configuration's language (en) and the simulated devices' names.
+PV = "sensor.e3dc_s10_x_compact_pv_power"
+BATTERY = "sensor.e3dc_s10_x_compact_battery_power"
+SOC = "sensor.e3dc_s10_x_compact_battery_state_of_charge"
+HOUSE = "sensor.e3dc_s10_x_compact_house_power"
+E3DC_GRID = "sensor.e3dc_s10_x_compact_grid_power"
+PAC_GRID = "sensor.pac2200_grid_power"
+CHARGING_POWER = "sensor.amtron_charging_power"
+DECISION = "sensor.amtron_decision"
+COUNTDOWN = "sensor.amtron_next_start_stop_in"
+AVAILABLE = "sensor.amtron_available_power"
+LIMIT = "number.amtron_charging_current_limit"
+VEHICLE = "sensor.amtron_active_vehicle"
+CAR_CONNECTED = "binary_sensor.amtron_car_connected"
+SOLAR_SHARE = "sensor.amtron_session_solar_share"
+SURPLUS_SWITCH = "switch.amtron_surplus_charging"
+CHARGE_MODE = "select.amtron_charge_mode"
+ALARM_A = "binary_sensor.doepke_dctr_alarm_a"
+RCM_LINK = "binary_sensor.doepke_dctr_rcm_link"
+ACKNOWLEDGE = "button.amtron_acknowledge_rcm_alarm"
+
+ALWAYS_CHECKED = frozenset(
+    {PV, BATTERY, SOC, HOUSE, E3DC_GRID, PAC_GRID, CHARGING_POWER, DECISION, LIMIT}
+    | {SURPLUS_SWITCH, CHARGE_MODE, ALARM_A, RCM_LINK, CAR_CONNECTED}
+)
+"""Checked for a state even if the dashboard stopped showing them."""
+
+MAY_BE_UNKNOWN = frozenset(
+    {
+        COUNTDOWN,  # nothing pending
+        VEHICLE,  # no car yet
+        SOLAR_SHARE,  # no session yet
+        AVAILABLE,  # before the controller's first decision
+        "sensor.amtron_session_start",
+        "sensor.amtron_session_duration",
+        "sensor.amtron_rfid_tag",
+        "sensor.amtron_evccid",
+        ACKNOWLEDGE,  # a button's state is when it was last pressed
+    }
+)
+"""Entities whose state may be ``unknown`` (never ``unavailable``)."""
+
+GRID_TOLERANCE_W = 150.0
+"""PAC2200 and E3DC measure the same simulated grid, polled at different moments."""
+MAX_CURRENT_A = 16
+RCM_DECISIONS = frozenset({"rcm_alarm", "rcm_latched", "rcm_stale"})
+CHARGING_DECISIONS = frozenset({"starting", "charging_surplus", "holding_min", "min_on_time"})
+"""Decisions of PV surplus charging while the car may draw power."""
+
+type States = Mapping[str, Mapping[str, Any]]
+"""entity id → state object as ``/api/states`` returns it."""
+
+
+def dashboard_entities(config: Any) -> set[str]:
+    """Every entity id a Lovelace configuration refers to (cards, rows, markdown templates)."""
+    found: set[str] = set()
+    in_template = re.compile(r"""states\(\s*['"]([a-z_]+\.[a-z0-9_]+)['"]""")
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "entity" and isinstance(value, str):
+                    found.add(value)
+                elif key == "content" and isinstance(value, str):
+                    found.update(in_template.findall(value))
+                elif key == "entities" and isinstance(value, list):
+                    found.update(item for item in value if isinstance(item, str))
+                    walk(value)
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(config)
+    return found
+
+
+def markdown_contents(config: Any) -> list[str]:
+    """The content (a template) of every markdown card of a Lovelace configuration."""
+    if isinstance(config, list):
+        return [content for item in config for content in markdown_contents(item)]
+    if not isinstance(config, dict):
+        return []
+    own = [config["content"]] if config.get("type") == "markdown" else []
+    return own + [c for value in config.values() for c in markdown_contents(value)]
+
+
+def decision_states(translations: Path = TRANSLATIONS) -> set[str]:
+    """Valid states of the decision sensor: the keys of its translated states."""
+    data = json.loads(translations.read_text(encoding="utf-8"))
+    return set(data["entity"]["sensor"]["decision_reason"]["state"])
+
+
+def _state(states: States, entity: str) -> Any:
+    return states.get(entity, {}).get("state")
+
+
+def _number(states: States, entity: str) -> float | None:
+    try:
+        return float(_state(states, entity))
+    except (TypeError, ValueError):
+        return None
+
+
+def entity_problems(states: States, entities: set[str]) -> list[str]:
+    """Entities that are missing, unavailable, or unknown though a value is expected."""
+    problems = []
+    for entity in sorted(entities):
+        state = _state(states, entity)
+        if state is None:
+            problems.append(f"{entity} does not exist")
+        elif state == "unavailable" or (state == "unknown" and entity not in MAY_BE_UNKNOWN):
+            problems.append(f"{entity} is {state}")
+    return problems
+
+
+def grid_problems(states: States) -> list[str]:
+    """PAC2200 and E3DC grid power agree (both measure the simulated grid)."""
+    pac, e3dc = _number(states, PAC_GRID), _number(states, E3DC_GRID)
+    if pac is None or e3dc is None:
+        return [f"grid power not numeric: PAC2200 {pac}, E3DC {e3dc}"]
+    if abs(pac - e3dc) > GRID_TOLERANCE_W:
+        return [f"grid power differs: PAC2200 {pac:.0f} W, E3DC {e3dc:.0f} W"]
+    return []
+
+
+def balance_problems(states: States) -> list[str]:
+    """E3DC: PV + grid = battery + house (the model's balance, read in one request)."""
+    pv, grid, battery, house = values = [
+        _number(states, entity) for entity in (PV, E3DC_GRID, BATTERY, HOUSE)
+    ]
+    if pv is None or grid is None or battery is None or house is None:
+        return [f"E3DC power values not numeric: {values}"]
+    if abs(pv + grid - battery - house) > GRID_TOLERANCE_W:
+        return [f"E3DC balance off: PV {pv} + grid {grid} ≠ battery {battery} + house {house}"]
+    return []
+
+
+def value_problems(states: States, decisions: set[str]) -> list[str]:
+    """Plausible values of the charging entities and the battery."""
+    problems = []
+    if (decision := _state(states, DECISION)) not in decisions:
+        problems.append(f"{DECISION} is no valid decision: {decision!r}")
+    if (switch := _state(states, SURPLUS_SWITCH)) != "on":
+        problems.append(f"{SURPLUS_SWITCH} is {switch!r}, not on")
+    limit = _number(states, LIMIT)
+    if limit is None or not (limit == 0 or 6 <= limit <= MAX_CURRENT_A):
+        problems.append(f"{LIMIT} is {limit}, not 0 or 6..{MAX_CURRENT_A} A")
+    mode = states.get(CHARGE_MODE, {})
+    if mode.get("state") not in mode.get("attributes", {}).get("options", []):
+        problems.append(f"{CHARGE_MODE} is no valid mode: {mode.get('state')!r}")
+    soc = _number(states, SOC)
+    if soc is None or not 0 <= soc <= 100:
+        problems.append(f"{SOC} is {soc}, not 0..100 %")
+    return problems
+
+
+def car_problems(states: States) -> list[str]:
+    """The car is plugged in and recognised as Maria by its tag."""
+    vehicle, connected = _state(states, VEHICLE), _state(states, CAR_CONNECTED)
+    if vehicle == VEHICLE_NAME and connected == "on":
+        return []
+    return [f"{VEHICLE} is {vehicle!r}, {CAR_CONNECTED} is {connected!r}"]
+
+
+def charging_problems(states: States) -> list[str]:
+    """The controller charges with surplus: limit 6..16 A and the car draws power."""
+    power, limit = _number(states, CHARGING_POWER) or 0.0, _number(states, LIMIT) or 0.0
+    decision, available = _state(states, DECISION), _state(states, AVAILABLE)
+    if decision in CHARGING_DECISIONS and power > 500 and 6 <= limit <= MAX_CURRENT_A:
+        return []
+    return [
+        f"{CHARGING_POWER} {power:.0f} W, {LIMIT} {limit:g} A, decision {decision!r}, "
+        f"{AVAILABLE} {available} W"
+    ]
+
+
+def _rcm(states: States) -> tuple[Any, Any, float | None]:
+    return _state(states, ALARM_A), _state(states, DECISION), _number(states, LIMIT)
+
+
+def alarm_problems(states: States) -> list[str]:
+    """The RCM alarm is seen and charging is stopped (limit 0)."""
+    alarm, decision, limit = _rcm(states)
+    if alarm == "on" and decision in RCM_DECISIONS and limit == 0:
+        return []
+    return [f"{ALARM_A} {alarm!r}, decision {decision!r}, {LIMIT} {limit}"]
+
+
+def latched_problems(states: States) -> list[str]:
+    """The alarm has gone but charging stays locked until acknowledged."""
+    alarm, decision, limit = _rcm(states)
+    if alarm == "off" and decision == "rcm_latched" and limit == 0:
+        return []
+    return [f"{ALARM_A} {alarm!r}, decision {decision!r}, {LIMIT} {limit}"]
+
+
+def released_problems(states: States) -> list[str]:
+    """After the acknowledgement the decision is no RCM one any more."""
+    decision = _state(states, DECISION)
+    if decision not in RCM_DECISIONS | {None, "unknown", "unavailable"}:
+        return []
+    return [f"decision {decision!r}"]

@@ -1,0 +1,203 @@
+"""What the demo starts: ports, the scripted timeline, simulator arguments, HA configuration."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+HOST = "127.0.0.1"
+DOMAIN = "solar_wallbox"
+DASHBOARD_URL_PATH = "solar-wallbox"
+DASHBOARD_FILENAME = "solar_wallbox_dashboard.yaml"
+"""Name of the dashboard in the configuration directory (a link to demo/dashboard.yaml)."""
+
+SCENARIO = "clouds"
+VEHICLE_NAME = "Maria"
+CAR_TAG = "04A1B2C3D4E5F6"
+
+DEVICES: tuple[tuple[str, int, int], ...] = (
+    ("e3dc", 0, 1),
+    ("pac2200", 2, 1),
+    ("dctr", 3, 1),
+    ("amtron", 1, 255),
+)
+"""Devices in the order they are added: flow step / simulator option, port offset, unit id."""
+
+
+@dataclass(frozen=True)
+class Ports:
+    """TCP ports on 127.0.0.1: Home Assistant, and the devices on base .. base + 3."""
+
+    hass: int = 8123
+    device_base: int = 5020
+
+    def device(self, name: str) -> int:
+        """Port of a device of `DEVICES`."""
+        offsets = {device: offset for device, offset, _ in DEVICES}
+        return self.device_base + offsets[name]
+
+    def devices(self) -> list[int]:
+        """The device ports."""
+        return [self.device(name) for name, _, _ in DEVICES]
+
+    def all(self) -> list[int]:
+        """Every port the demo listens on."""
+        return [self.hass, *self.devices()]
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Simulated times of day (seconds after midnight) of the scripted events."""
+
+    start_s: float
+    car_arrives_s: float
+    rcm_s: float
+    rcm_duration_s: float
+
+    def real_offset_s(self, clock_s: float, speed: float) -> float:
+        """Real seconds after the simulator's start at which it reaches `clock_s`."""
+        return ((clock_s - self.start_s) % 86400.0) / speed
+
+
+def parse_clock(text: str) -> float:
+    """``HH:MM`` → seconds after midnight."""
+    hours, sep, minutes = text.partition(":")
+    if sep and hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60:
+        return int(hours) * 3600.0 + int(minutes) * 60.0
+    raise argparse.ArgumentTypeError(f"expected HH:MM, got {text!r}")
+
+
+def format_clock(seconds: float) -> str:
+    """Seconds after midnight (of any day) → ``HH:MM``."""
+    minutes = int(seconds // 60) % (24 * 60)
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def make_timeline(
+    start_s: float, speed: float, car_after_s: float, rcm_after_s: float, rcm_for_s: float
+) -> Timeline:
+    """The car `car_after_s` and the RCM episode `rcm_after_s` real seconds after the start.
+
+    Both are rounded up to whole simulated minutes (the simulator takes ``HH:MM``), at
+    least one minute after the start; the episode lasts `rcm_for_s` real seconds.
+    """
+
+    def after(real_s: float) -> float:
+        return start_s + max(1, math.ceil(real_s * speed / 60.0)) * 60.0
+
+    return Timeline(
+        start_s=start_s,
+        car_arrives_s=after(car_after_s),
+        rcm_s=after(rcm_after_s),
+        rcm_duration_s=max(1.0, round(rcm_for_s * speed)),
+    )
+
+
+def simulator_args(ports: Ports, timeline: Timeline, speed: float) -> list[str]:
+    """Arguments of ``python -m simulator`` for the demo site."""
+    args = [
+        f"--scenario={SCENARIO}",
+        f"--speed={speed:g}",
+        f"--start={format_clock(timeline.start_s)}",
+        f"--car-arrives={format_clock(timeline.car_arrives_s)}",
+        f"--car-tag={CAR_TAG}",
+        f"--rcm-episode={format_clock(timeline.rcm_s)}+{timeline.rcm_duration_s:g}",
+        "--status-interval=30",
+    ]
+    args += [f"--{name}={HOST}:{ports.device(name)}" for name, _, _ in DEVICES]
+    return args
+
+
+CONFIGURATION_YAML = """\
+# Written by scripts/demo on every start; edits are lost.
+homeassistant:
+  name: Solar Wallbox demo
+  latitude: 49.0
+  longitude: 8.4
+  elevation: 115
+  unit_system: metric
+  currency: EUR
+  country: DE
+  language: en
+  time_zone: {time_zone}
+  auth_providers:
+    # A browser on this machine is logged in without a password (there is one user).
+    - type: trusted_networks
+      trusted_networks:
+        - 127.0.0.1/32
+        - ::1/128
+      allow_bypass_login: true
+    - type: homeassistant
+
+http:
+  server_host: {host}
+  server_port: {port}
+
+# Not default_config: it also loads go2rtc and other integrations that need system
+# binaries a machine may lack (as in scripts/develop).
+frontend:
+config:
+energy:
+history:
+logbook:
+recorder:
+  purge_keep_days: 1
+automation:
+script:
+
+lovelace:
+  dashboards:
+    {url_path}:
+      mode: yaml
+      filename: {filename}
+      title: Solar Wallbox
+      icon: mdi:ev-station
+      show_in_sidebar: true
+
+logger:
+  default: warning
+  logs:
+    custom_components.solar_wallbox: info
+"""
+
+
+def configuration_yaml(ports: Ports, time_zone: str) -> str:
+    """``configuration.yaml`` of the demo instance."""
+    return CONFIGURATION_YAML.format(
+        time_zone=time_zone,
+        host=HOST,
+        port=ports.hass,
+        url_path=DASHBOARD_URL_PATH,
+        filename=DASHBOARD_FILENAME,
+    )
+
+
+def onboarding_storage() -> dict[str, Any]:
+    """``.storage/onboarding`` with every step but the user's done.
+
+    Creating the owner through the onboarding API then completes onboarding, so the
+    frontend shows no wizard (and the core config step does not start the integrations
+    Home Assistant suggests for new installations).
+    """
+    return {
+        "version": 4,
+        "minor_version": 1,
+        "key": "onboarding",
+        "data": {"done": ["core_config", "analytics", "integration"]},
+    }
+
+
+def local_time_zone(localtime: Path = Path("/etc/localtime")) -> str:
+    """IANA name of this machine's time zone (the simulator's clock), else ``UTC``."""
+    if zone := os.environ.get("TZ", "").lstrip(":"):
+        return zone if "/" in zone or zone == "UTC" else "UTC"
+    with contextlib.suppress(OSError):
+        target = str(localtime.resolve())
+        if "zoneinfo/" in target:
+            return target.split("zoneinfo/", 1)[1]
+    return "UTC"
