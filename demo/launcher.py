@@ -465,6 +465,15 @@ class Demo:
                 self.failures.append(f"a markdown card's template does not render: {err}")
         if not self.api.reachable(f"/{DASHBOARD_URL_PATH}"):
             self.failures.append(f"the frontend does not serve /{DASHBOARD_URL_PATH}")
+        # What the browser's login page does: from 127.0.0.1 it must log in without a form.
+        login = {"handler": ["trusted_networks", None], "redirect_uri": self.api.client_id}
+        login_flow = self.api.request(
+            "POST", "/auth/login_flow", {**login, "client_id": self.api.client_id}, auth=False
+        )
+        if login_flow.get("type") != "create_entry":
+            self.failures.append(f"login from 127.0.0.1 asks for input: {login_flow}")
+        if not self.failures:
+            self.say("ok: markdown renders, frontend serves the dashboard, login without password")
         every = "every entity has a state"
         if not self.expect(every, lambda s: checks.entity_problems(s, entities), 90):
             return self.failures
