@@ -248,9 +248,12 @@ def test_rcm_alarm_latches_until_acknowledged() -> None:
     run(loop, 9000, 200)
     assert loop.limit > 0
     ok = RcmInput(measured_at=loop.now, alarm=False, link_ok=True)
+    loop.tag = MARIA.tag
+    loop.ctl.settings = replace(loop.ctl.settings, vehicles=(MARIA,))
     d = loop.step(9000, rcm=RcmInput(measured_at=loop.now, alarm=True, link_ok=True))
     assert d.current == 0
     assert d.reason is Reason.RCM_ALARM
+    assert d.vehicle == "Maria"  # the car stays known while charging is locked
     d = loop.step(9000, rcm=replace(ok, measured_at=loop.now))
     assert d.reason is Reason.RCM_LATCHED
     assert d.current == 0

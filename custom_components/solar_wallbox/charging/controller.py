@@ -115,9 +115,11 @@ class SurplusController:
         dt = self._site_dt(site)
         self._last_wallbox_at = wallbox.measured_at
 
+        profile = s.profile_for(wallbox.rfid_tag) if wallbox.connected else None
+        vehicle = profile.name if profile else (wallbox.rfid_tag if wallbox.connected else None)
         safety = self._safety(now, rcm)
         if safety is not None:
-            return self._finish(now, 0, safety, wallbox, _Info())
+            return self._finish(now, 0, safety, wallbox, _Info(vehicle=vehicle))
         if not wallbox.connected:
             self._session = _Session()
             self.start_energy = self.stop_energy = 0.0
@@ -125,8 +127,6 @@ class SurplusController:
             idle = min(idle, wallbox.device_max_current or idle)
             return self._finish(now, idle, Reason.NO_VEHICLE, wallbox, _Info(), count_start=False)
 
-        profile = s.profile_for(wallbox.rfid_tag)
-        vehicle = profile.name if profile else wallbox.rfid_tag
         if wallbox.rfid_tag and profile is None and s.unknown_tag is UnknownTagPolicy.BLOCK:
             return self._finish(now, 0, Reason.VEHICLE_BLOCKED, wallbox, _Info(vehicle=vehicle))
         limits = self._limits(profile, wallbox)
