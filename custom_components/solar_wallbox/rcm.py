@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
@@ -62,7 +62,6 @@ class RcmEdgeDetector:
     link_ok: bool | None = None
     measured_at: datetime | None = None
     changed_at: datetime | None = None
-    _history: list[RcmEvent] = field(default_factory=list, repr=False)
 
     def update(self, data: DctrData, now: datetime) -> list[RcmEvent]:
         """Process one successful reading."""

@@ -174,4 +174,3 @@ class Decision:
     starts_today: int = 0
     started: bool = False  # this decision starts a charging period
     stopped: bool = False  # this decision ends one
-    inputs: dict[str, object] = field(default_factory=dict)
