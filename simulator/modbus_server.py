@@ -115,6 +115,7 @@ class Faults:
     - `freeze`: answer from the register image captured when freeze was switched on
       (writes go to that frozen copy and never reach the live device).
     - `max_connections`: further simultaneous connections are reset at once.
+    - `duplicate_response`: send every answer twice, the copy 5 ms later (unsolicited).
 
     Counters: `connections_total` counts every accepted TCP connection (refused ones
     included), `connections_refused` those reset by `refuse_connections` or
@@ -127,6 +128,7 @@ class Faults:
     exception_code: int | None = None
     freeze: bool = False
     max_connections: int | None = None
+    duplicate_response: bool = False
     connections_total: int = 0
     connections_refused: int = 0
     requests_total: int = 0
@@ -261,8 +263,13 @@ class ModbusTcpServer:
             if self.faults.delay_s > 0:
                 await asyncio.sleep(self.faults.delay_s)
             response = self._respond(unit, pdu)
-            writer.write(_MBAP.pack(transaction, 0, len(response) + 1, unit) + response)
+            frame = _MBAP.pack(transaction, 0, len(response) + 1, unit) + response
+            writer.write(frame)
             await writer.drain()
+            if self.faults.duplicate_response:
+                await asyncio.sleep(0.005)  # arrives on its own, after the answer was taken
+                writer.write(frame)
+                await writer.drain()
 
     def _respond(self, unit: int, pdu: bytes) -> bytes:
         device = self._frozen if self._frozen is not None else self.device

@@ -304,3 +304,51 @@ async def test_cancellation_is_not_turned_into_an_error(e3dc_sim: SimulatedDevic
         assert not conn.connected
     finally:
         await conn.close()
+
+
+async def test_unsolicited_answers_are_ignored(e3dc_sim: SimulatedDevice) -> None:
+    """A second, unsolicited answer frame must neither error in asyncio nor be taken as
+    the answer to the next request."""
+    loop = asyncio.get_running_loop()
+    errors: list[dict[str, object]] = []
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _loop, context: errors.append(context))
+    reference = ModbusConnection("127.0.0.1", e3dc_sim.port, 1)
+    conn = ModbusConnection("127.0.0.1", e3dc_sim.port, 1)
+    try:
+        e3dc_sim.server.faults.freeze = True  # same values for both connections
+        blocks = [(40000, 3), (40003, 1), (40010, 4), (40000, 1), (40020, 2)]
+        expected = [await reference.read_holding_registers(a, n) for a, n in blocks]
+        await reference.close()
+        e3dc_sim.server.faults.duplicate_response = True
+        got = []
+        for address, count in blocks:
+            got.append(await conn.read_holding_registers(address, count))
+            await asyncio.sleep(0.01)
+        assert got == expected
+    finally:
+        loop.set_exception_handler(previous)
+        await conn.close()
+        await reference.close()
+    assert errors == []
+
+
+async def test_cancelled_request_never_reuses_the_connection(
+    e3dc_sim: SimulatedDevice,
+) -> None:
+    """An answer to a cancelled request must not become the answer to the next one."""
+    conn = ModbusConnection("127.0.0.1", e3dc_sim.port, 1, timeout=5)
+    try:
+        first = await conn.read_holding_registers(40000, 1)
+        e3dc_sim.server.faults.delay_s = 0.2
+        task = asyncio.create_task(conn.read_holding_registers(40000, 1))
+        await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        e3dc_sim.server.faults.delay_s = 0.0
+        await asyncio.sleep(0.3)  # the late answer would arrive now
+        assert await conn.read_holding_registers(40001, 1) != first or first == [0]
+        assert conn.stats.connects == 2
+    finally:
+        await conn.close()

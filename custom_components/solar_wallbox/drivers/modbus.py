@@ -127,9 +127,38 @@ ClientFactory = Callable[[str, int, float], AsyncModbusTcpClient]
 def _default_client_factory(host: str, port: int, timeout: float) -> AsyncModbusTcpClient:
     # pymodbus' own reconnect and retry logic is disabled: this class owns both, so that
     # the behaviour is the same on every supported pymodbus version.
-    return AsyncModbusTcpClient(
+    client = AsyncModbusTcpClient(
         host, port=port, timeout=timeout + 1.0, retries=0, reconnect_delay=0
     )
+    _ignore_unsolicited_answers(client)
+    return client
+
+
+def _ignore_unsolicited_answers(client: AsyncModbusTcpClient) -> None:
+    """Drop answers that arrive when no request waits for one.
+
+    pymodbus < 3.10 hands every received frame to the pending request's future; a frame
+    that arrives when that future is already done (a duplicated or unsolicited answer from
+    a device or anything else on the LAN) raised InvalidStateError inside asyncio's
+    data_received and was logged as an error, and a second frame arriving together with
+    the answer was kept and handed to the next request as its answer.
+    """
+    ctx: Any = getattr(client, "ctx", None)
+    original = getattr(ctx, "callback_data", None)
+    if ctx is None or original is None or not hasattr(ctx, "response_future"):
+        return  # pragma: no cover  (a pymodbus without this structure)
+
+    def callback_data(data: bytes, addr: tuple[str, int] | None = None) -> int:
+        future: asyncio.Future[Any] = ctx.response_future
+        if future.done():
+            _LOGGER.debug("ignoring %d unsolicited bytes from %s", len(data), client.comm_params.host)
+            return len(data)
+        used: int = original(data, addr)
+        # One request at a time: once the answer is taken, whatever follows it in the
+        # buffer cannot belong to us (pymodbus < 3.10 would hand it to the next request).
+        return len(data) if future.done() else used
+
+    ctx.callback_data = callback_data
 
 
 class ModbusConnection:
@@ -243,6 +272,11 @@ class ModbusConnection:
             try:
                 async with scope:
                     response = await call(client)
+            except asyncio.CancelledError:
+                # Cancelled from outside (shutdown, reload): an answer may still arrive for
+                # this request, so never reuse the connection for the next one.
+                self._register_io_failure()
+                raise
             except (TimeoutError, ModbusException, OSError) as err:
                 self.stats.errors += 1
                 self._register_io_failure()
