@@ -11,7 +11,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPONENT = ROOT / "custom_components" / "solar_wallbox"
-HA_FREE = [COMPONENT / "drivers", COMPONENT / "charging", ROOT / "simulator", ROOT / "bench"]
+HA_FREE = [
+    COMPONENT / "drivers",
+    COMPONENT / "charging",
+    ROOT / "simulator",
+    ROOT / "bench",
+    ROOT / "demo",
+]
 
 
 def _imported_modules(path: Path) -> set[str]:
@@ -27,7 +33,7 @@ def _imported_modules(path: Path) -> set[str]:
 
 @pytest.mark.parametrize("package", HA_FREE, ids=lambda p: str(p.relative_to(ROOT)))
 def test_package_never_imports_homeassistant(package: Path) -> None:
-    """drivers/, charging/, simulator/ and bench/ stay free of Home Assistant."""
+    """drivers/, charging/, simulator/, bench/ and demo/ stay free of Home Assistant."""
     offenders = [
         f"{path.relative_to(ROOT)}: {module}"
         for path in sorted(package.rglob("*.py"))

@@ -206,3 +206,31 @@ async def test_diagnostics_are_redacted(hass: HomeAssistant, e3dc_sim: Simulated
     assert diag["coordinator"]["transport"]["requests"] >= 2
     assert diag["last_reading"]["data"]["pv_power"] == 5000
     assert diag["device_type"] == "e3dc"
+
+
+async def test_entities_of_a_removed_wallbox_are_removed(
+    hass: HomeAssistant, e3dc_sim: SimulatedDevice
+) -> None:
+    """Stale entities: an E3DC wallbox that is gone loses its entities at the next setup,
+    disabled ones included; everything else stays."""
+    e3dc_sim.device.wallbox_control[0] = 1 << 0
+    entry = e3dc_entry(e3dc_sim.port)
+    await setup_entry(hass, entry)
+    registry = er.async_get(hass)
+    count = len(er.async_entries_for_config_entry(registry, entry.entry_id))
+    assert registry.async_get(B + "e3dc_wallbox_0_plugged") is not None
+    assert registry.async_get(P + "e3dc_wallbox_power") is not None
+    assert registry.async_get(P + "power_meter_0_power_l1") is not None  # disabled by default
+    e3dc_sim.device.wallbox_control[0] = 0
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    for entity_id in (
+        B + "e3dc_wallbox_0_plugged",
+        B + "e3dc_wallbox_0_charging",
+        P + "e3dc_wallbox_power",
+        P + "e3dc_wallbox_solar_power",
+    ):
+        assert registry.async_get(entity_id) is None, entity_id
+    assert len(er.async_entries_for_config_entry(registry, entry.entry_id)) == count - 4
+    assert registry.async_get(P + "power_meter_0_power_l1") is not None
+    assert state(hass, P + "pv_power") == "5000"

@@ -386,3 +386,105 @@ async def test_e3dc_as_grid_meter_and_missing_links(hass: HomeAssistant, site: S
     await site.run(4)
     assert site.limit == 0
     assert site.state("decision") == "rcm_stale"
+
+
+async def test_rcm_lockout_repair_issue_and_fix_flow(hass: HomeAssistant, site: Site) -> None:
+    """The lockout is a fixable repair issue; fixing it acknowledges once the alarm is gone."""
+    from homeassistant.components.repairs import repairs_flow_manager  # noqa: PLC0415
+    from homeassistant.data_entry_flow import FlowResultType  # noqa: PLC0415
+    from homeassistant.helpers import issue_registry as ir  # noqa: PLC0415
+    from homeassistant.setup import async_setup_component  # noqa: PLC0415
+
+    assert await async_setup_component(hass, "repairs", {})
+    registry = ir.async_get(hass)
+    issue_id = f"rcm_lockout_{site.wallbox.entry_id}"
+    await site.call("switch", "turn_on", f"switch.{W}surplus_charging")
+    await site.call("select", "select_option", f"select.{W}charge_mode", option="fast")
+    site.charger.plug_in(CarConfig(tag=None))
+    await site.run(4)
+    assert registry.async_get_issue(DOMAIN, issue_id) is None
+    site.dctr.force_alarm("dc", 12)
+    await site.run(4)
+    issue = registry.async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.is_fixable
+    assert issue.severity is ir.IssueSeverity.CRITICAL
+    manager = repairs_flow_manager(hass)
+    assert manager is not None
+    # While the alarm is active it cannot be acknowledged.
+    result = await manager.async_init(DOMAIN, data={"issue_id": issue_id})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "alarm_active"
+    site.dctr.clear()
+    await site.run(4)
+    assert site.state("decision") == "rcm_latched"
+    assert registry.async_get_issue(DOMAIN, issue_id) is not None
+    result = await manager.async_init(DOMAIN, data={"issue_id": issue_id})
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "confirm"
+    result = await manager.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await site.run(4)
+    assert site.state("decision") == "fast"
+    assert site.limit == 16
+    assert registry.async_get_issue(DOMAIN, issue_id) is None
+
+
+async def test_rcm_lockout_fix_flow_without_a_loaded_wallbox(
+    hass: HomeAssistant, site: Site
+) -> None:
+    from homeassistant.data_entry_flow import FlowResultType  # noqa: PLC0415
+
+    from custom_components.solar_wallbox.repairs import async_create_fix_flow  # noqa: PLC0415
+
+    flow = await async_create_fix_flow(hass, "rcm_lockout_x", {"entry_id": "missing"})
+    flow.hass = hass
+    result = await flow.async_step_init()
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "entry_not_loaded"
+    # A loaded entry of another kind has no charging manager.
+    flow = await async_create_fix_flow(hass, "x", {"entry_id": site.entries["dctr"].entry_id})
+    flow.hass = hass
+    result = await flow.async_step_init()
+    assert result["reason"] == "entry_not_loaded"
+
+
+async def test_another_energy_manager_overwriting_the_limit(
+    hass: HomeAssistant, site: Site, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Three overwrites of register 1000 within 10 minutes raise a repair issue; it goes
+    once nothing has overwritten the limit for 10 minutes."""
+    from homeassistant.helpers import issue_registry as ir  # noqa: PLC0415
+
+    registry = ir.async_get(hass)
+    issue_id = f"current_limit_overwritten_{site.wallbox.entry_id}"
+    await site.call("switch", "turn_on", f"switch.{W}surplus_charging")
+    await site.call("select", "select_option", f"select.{W}charge_mode", option="fast")
+    site.charger.plug_in(CarConfig(tag=None))
+    await site.run(10)
+    assert site.limit == 16
+    for round_ in range(3):
+        site.charger.write_registers(1000, [7])  # someone else writes 7 A
+        await site.run(4)
+        assert site.limit == 16  # written back
+        issue = registry.async_get_issue(DOMAIN, issue_id)
+        assert (issue is not None) == (round_ == 2)
+    assert issue is not None
+    assert issue.translation_placeholders == {"title": "amtron", "found": "7", "written": "16"}
+    assert "not the 16 A written last" in caplog.text
+    await site.run(9 * 60)
+    assert registry.async_get_issue(DOMAIN, issue_id) is not None
+    await site.run(90)
+    assert registry.async_get_issue(DOMAIN, issue_id) is None
+
+
+async def test_decision_history_has_no_copies(hass: HomeAssistant, site: Site) -> None:
+    """The RCM poll right after the grid poll does not add a copy of the same decision."""
+    manager = site.wallbox.runtime_data.charging
+    await site.call("switch", "turn_on", f"switch.{W}surplus_charging")
+    site.charger.plug_in(CarConfig(tag=None))
+    await site.run(20)
+    history = list(manager.history)
+    assert 5 <= len(history) <= 12  # one per step (10 steps), not two or three
+    keys = [(h["site"], h["wallbox"], h["current"], h["reason"]) for h in history]
+    assert len(set(map(repr, keys))) == len(keys)

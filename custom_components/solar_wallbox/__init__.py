@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from homeassistant.core import callback
 from homeassistant.exceptions import ConfigEntryError
 from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import entity_registry as er
 
 from . import devices
 from .charging_manager import ChargingManager
-from .const import CONF_DEVICE_TYPE, DOMAIN, DeviceType
+from .const import CONF_DEVICE_TYPE, DOMAIN, LOGGER, DeviceType
 from .coordinator import SolarWallboxCoordinator
 from .models import RuntimeData
 from .rawlog import async_start_rawlog
@@ -61,6 +63,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: SolarWallboxConfigEntry)
         entry.runtime_data.charging = ChargingManager(hass, entry, coordinator)
     entry.async_on_unload(entry.add_update_listener(_async_update_listener))
     await hass.config_entries.async_forward_entry_setups(entry, devices.PLATFORMS[device_type])
+    _remove_stale_entities(hass, entry)
     if device_type is DeviceType.DCTR:
         # After the platforms: the device exists, so events carry its id.
         entry.runtime_data.rcm = RcmMonitor(hass, coordinator)
@@ -71,6 +74,24 @@ async def async_setup_entry(hass: HomeAssistant, entry: SolarWallboxConfigEntry)
     # PAC2200 and DCTR: the raw measurement log, if enabled (a failure raises an issue).
     entry.runtime_data.rawlog = await async_start_rawlog(hass, entry, coordinator)
     return True
+
+
+@callback
+def _remove_stale_entities(hass: HomeAssistant, entry: SolarWallboxConfigEntry) -> None:
+    """Remove entities this entry no longer provides.
+
+    E3DC power meters and wallboxes, PAC2200 and DCTR measurements are created from
+    what the device reports; one that is gone (a meter uninstalled, a band removed)
+    would otherwise stay in the registry as "unavailable" forever. Only platforms that
+    finished their setup in this run are checked.
+    """
+    registry = er.async_get(hass)
+    created = entry.runtime_data.created
+    for registered in er.async_entries_for_config_entry(registry, entry.entry_id):
+        wanted = created.get(registered.domain)
+        if wanted is not None and registered.unique_id not in wanted:
+            LOGGER.info("Removing %s: the device no longer provides it", registered.entity_id)
+            registry.async_remove(registered.entity_id)
 
 
 async def _async_update_listener(hass: HomeAssistant, entry: SolarWallboxConfigEntry) -> None:

@@ -6,13 +6,13 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.components.binary_sensor import BinarySensorDeviceClass, BinarySensorEntity
-from homeassistant.const import EntityCategory
+from homeassistant.const import EntityCategory, Platform
 
 from . import amtron, dctr, e3dc
 from .const import DeviceType
 from .coordinator import SolarWallboxCoordinator
 from .descriptions import BinarySensorDescription
-from .entity import SolarWallboxEntity
+from .entity import SolarWallboxEntity, add_entities
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -46,7 +46,7 @@ async def async_setup_entry(
         case DeviceType.AMTRON:
             descriptions = amtron.binary_sensor_descriptions(coordinator.identity)
     entities.extend(DeviceBinarySensor(coordinator, runtime.device_info, d) for d in descriptions)
-    async_add_entities(entities)
+    add_entities(entry, Platform.BINARY_SENSOR, async_add_entities, entities)
 
 
 class DeviceBinarySensor(SolarWallboxEntity[Coordinator], BinarySensorEntity):

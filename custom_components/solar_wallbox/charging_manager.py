@@ -90,6 +90,14 @@ INT_SETTINGS: Final = frozenset(
     }
 )
 STALE_REPAIR_AFTER: Final = timedelta(minutes=2)
+# Another energy manager (or a person) changing register 1000 behind our back: this many
+# overwrites within the window raise a repair issue; none for a window clears it.
+OVERWRITE_WINDOW: Final = timedelta(minutes=10)
+OVERWRITES_FOR_REPAIR: Final = 3
+ISSUE_CHARGER_UNREACHABLE: Final = "charger_unreachable"
+ISSUE_SITE_DATA_STALE: Final = "site_data_stale"
+ISSUE_OVERWRITTEN: Final = "current_limit_overwritten"
+ISSUE_RCM_LOCKOUT: Final = "rcm_lockout"
 
 
 def settings_from_options(options: dict[str, Any]) -> Settings:
@@ -149,6 +157,7 @@ class ChargingManager:
         self._restored = False
         self._task: asyncio.Task[None] | None = None
         self._pending = False
+        self._overwrites: deque[datetime] = deque()
         # Source of "now"; tests replace it (with the coordinators' clocks) to simulate hours.
         self.clock: Callable[[], datetime] = dt_util.utcnow
 
@@ -216,7 +225,9 @@ class ChargingManager:
         self.enabled = enabled
         LOGGER.info("Surplus charging %s", "on" if enabled else "off")
         if not enabled:
-            ir.async_delete_issue(self.hass, DOMAIN, self._issue_id("charger_unreachable"))
+            for key in (ISSUE_CHARGER_UNREACHABLE, ISSUE_OVERWRITTEN, ISSUE_RCM_LOCKOUT):
+                ir.async_delete_issue(self.hass, DOMAIN, self._issue_id(key))
+            self._overwrites.clear()
         await self.async_evaluate()
 
     async def async_update_setting(self, name: str, value: Any) -> None:
@@ -334,9 +345,9 @@ class ChargingManager:
             self.decision = None
             return
         if wallbox is None:
-            self._raise_issue("charger_unreachable")
+            self._raise_issue(ISSUE_CHARGER_UNREACHABLE)
             return
-        ir.async_delete_issue(self.hass, DOMAIN, self._issue_id("charger_unreachable"))
+        ir.async_delete_issue(self.hass, DOMAIN, self._issue_id(ISSUE_CHARGER_UNREACHABLE))
         now = self.clock()
         self._restore_once(now, wallbox)
         site = self._site()
@@ -345,24 +356,83 @@ class ChargingManager:
         )
         self._track_session(now, site, wallbox, decision)
         self._check_stale(now, site)
+        self._check_overwritten(now, decision, wallbox)
+        self._check_lockout()
         if decision.write:
             await self._apply(now, decision)
         self._log(decision, wallbox)
         self.decision = decision
-        self.history.append(
-            {
-                "at": now.isoformat(),
-                "current": decision.current,
-                "reason": decision.reason.value,
-                "written": decision.write,
-                "available_power": decision.available_power,
-                "countdown": decision.countdown,
-                "site": dataclasses.asdict(site) if site else None,
-                "wallbox": {
-                    k: v for k, v in dataclasses.asdict(wallbox).items() if k != "rfid_tag"
-                },
-            }
-        )
+        self._record(now, decision, site, wallbox)
+
+    def _record(
+        self, now: datetime, decision: Decision, site: SiteInput | None, wallbox: WallboxInput
+    ) -> None:
+        """Keep the decision with its inputs for diagnostics (one per distinct input)."""
+        entry = {
+            "at": now.isoformat(),
+            "current": decision.current,
+            "reason": decision.reason.value,
+            "written": decision.write,
+            "available_power": decision.available_power,
+            "countdown": decision.countdown,
+            "site": dataclasses.asdict(site) if site else None,
+            "wallbox": {k: v for k, v in dataclasses.asdict(wallbox).items() if k != "rfid_tag"},
+        }
+        last = self.history[-1] if self.history else None
+        if (
+            last is not None
+            and not decision.write
+            and all(last[k] == entry[k] for k in entry if k not in ("at", "countdown", "written"))
+        ):
+            # The same readings again (the RCM monitor's poll right after the grid
+            # meter's): update instead of filling the history with copies.
+            self.history[-1] = {**entry, "written": last["written"]}
+            return
+        self.history.append(entry)
+
+    def _check_overwritten(self, now: datetime, decision: Decision, wallbox: WallboxInput) -> None:
+        """Raise a repair issue when something else keeps changing the current limit."""
+        while self._overwrites and now - self._overwrites[0] > OVERWRITE_WINDOW:
+            self._overwrites.popleft()
+        if decision.overwritten:
+            self._overwrites.append(now)
+            LOGGER.warning(
+                "The wallbox's current limit is %s A, not the %s A written last: another "
+                "energy manager or a person changed it",
+                wallbox.current_limit,
+                self.controller.last_written,
+            )
+            if len(self._overwrites) >= OVERWRITES_FOR_REPAIR:
+                self._raise_issue(
+                    ISSUE_OVERWRITTEN,
+                    found=str(wallbox.current_limit),
+                    written=str(self.controller.last_written),
+                )
+        elif not self._overwrites:
+            ir.async_delete_issue(self.hass, DOMAIN, self._issue_id(ISSUE_OVERWRITTEN))
+
+    def _check_lockout(self) -> None:
+        """A fixable repair issue while a residual current alarm holds charging at 0 A."""
+        if self.controller.rcm_latched:
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                self._issue_id(ISSUE_RCM_LOCKOUT),
+                is_fixable=True,
+                is_persistent=False,
+                severity=ir.IssueSeverity.CRITICAL,
+                translation_key=ISSUE_RCM_LOCKOUT,
+                translation_placeholders={"title": self.entry.title},
+                data={"entry_id": self.entry.entry_id},
+            )
+        else:
+            ir.async_delete_issue(self.hass, DOMAIN, self._issue_id(ISSUE_RCM_LOCKOUT))
+
+    @property
+    def rcm_alarm_active(self) -> bool:
+        """True while the linked residual current monitor reports an alarm."""
+        rcm = self._rcm()
+        return bool(rcm is not None and rcm.alarm)
 
     def _restore_once(self, now: datetime, wallbox: WallboxInput) -> None:
         """After a restart, continue a running session instead of pausing it first."""
@@ -381,7 +451,7 @@ class ChargingManager:
             await client.set_current_limit(decision.current, max_current=ceiling)
         except ModbusError as err:
             LOGGER.warning("Could not set the charging current to %s A: %s", decision.current, err)
-            self._raise_issue("charger_unreachable")
+            self._raise_issue(ISSUE_CHARGER_UNREACHABLE)
             return
         self.controller.record_write(now, decision.current)
         if decision.started or decision.stopped:
@@ -419,27 +489,27 @@ class ChargingManager:
         )
         if not stale:
             self._stale_since = None
-            ir.async_delete_issue(self.hass, DOMAIN, self._issue_id("site_data_stale"))
+            ir.async_delete_issue(self.hass, DOMAIN, self._issue_id(ISSUE_SITE_DATA_STALE))
             return
         if self._stale_since is None:
             self._stale_since = now
         elif now - self._stale_since >= STALE_REPAIR_AFTER:
-            self._raise_issue("site_data_stale")
+            self._raise_issue(ISSUE_SITE_DATA_STALE)
 
     def _issue_id(self, key: str) -> str:
         return f"{key}_{self.entry.entry_id}"
 
-    def _raise_issue(self, key: str) -> None:
+    def _raise_issue(self, key: str, **placeholders: str) -> None:
         ir.async_create_issue(
             self.hass,
             DOMAIN,
             self._issue_id(key),
             is_fixable=False,
             severity=ir.IssueSeverity.ERROR
-            if key == "charger_unreachable"
+            if key == ISSUE_CHARGER_UNREACHABLE
             else ir.IssueSeverity.WARNING,
             translation_key=key,
-            translation_placeholders={"title": self.entry.title},
+            translation_placeholders={"title": self.entry.title, **placeholders},
         )
 
     def _log(self, decision: Decision, wallbox: WallboxInput) -> None:

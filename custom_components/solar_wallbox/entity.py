@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .coordinator import SolarWallboxCoordinator
+
+if TYPE_CHECKING:
+    from homeassistant.const import Platform
+    from homeassistant.helpers.entity import Entity
+    from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+    from .models import SolarWallboxConfigEntry
+
+
+def add_entities(
+    entry: SolarWallboxConfigEntry,
+    platform: Platform,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    entities: Sequence[Entity],
+) -> None:
+    """Add the platform's entities and remember their unique ids (see remove_stale)."""
+    entry.runtime_data.created[platform] = {e.unique_id for e in entities if e.unique_id}
+    async_add_entities(entities)
 
 
 class SolarWallboxEntity[CoordinatorT: SolarWallboxCoordinator[Any, Any]](

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
@@ -25,6 +25,8 @@ class RuntimeData:
     rcm: RcmMonitor | None = None
     charging: ChargingManager | None = None
     rawlog: RawLogger | None = None
+    # Unique ids of the entities each platform created in this setup (stale entity cleanup).
+    created: dict[str, set[str]] = field(default_factory=dict)
 
 
 type SolarWallboxConfigEntry = ConfigEntry[RuntimeData]

@@ -15,6 +15,7 @@ from homeassistant.components.number import (
 from homeassistant.const import (
     PERCENTAGE,
     EntityCategory,
+    Platform,
     UnitOfElectricCurrent,
     UnitOfEnergy,
     UnitOfPower,
@@ -36,7 +37,7 @@ from .drivers.amtron import (
     InvalidTimeout,
 )
 from .drivers.modbus import ModbusError
-from .entity import SolarWallboxEntity
+from .entity import SolarWallboxEntity, add_entities
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -72,7 +73,7 @@ async def async_setup_entry(
         entities.extend(
             SettingNumber(runtime.charging, runtime.device_info, d) for d in SETTING_NUMBERS
         )
-    async_add_entities(entities)
+    add_entities(entry, Platform.NUMBER, async_add_entities, entities)
 
 
 class AmtronNumber(SolarWallboxEntity[AmtronCoordinator], NumberEntity):

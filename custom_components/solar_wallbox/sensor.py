@@ -14,7 +14,7 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
     SensorStateClass,
 )
-from homeassistant.const import PERCENTAGE, UnitOfEnergy, UnitOfPower, UnitOfTime
+from homeassistant.const import PERCENTAGE, Platform, UnitOfEnergy, UnitOfPower, UnitOfTime
 from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.restore_state import RestoreEntity
@@ -29,7 +29,7 @@ from .const import ENERGY_MAX_GAP_INTERVALS, DeviceType
 from .coordinator import SolarWallboxCoordinator
 from .descriptions import EnergySensorDescription, SensorDescription
 from .energy import EnergyIntegrator
-from .entity import SolarWallboxEntity
+from .entity import SolarWallboxEntity, add_entities
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -83,7 +83,7 @@ async def async_setup_entry(
                     restoring.get(d.key, ChargingSensor)(runtime.charging, runtime.device_info, d)
                     for d in CHARGING_SENSORS
                 )
-    async_add_entities(entities)
+    add_entities(entry, Platform.SENSOR, async_add_entities, entities)
 
 
 class DeviceSensor(SolarWallboxEntity[Coordinator], SensorEntity):

@@ -83,6 +83,11 @@ class SurplusController:
         """The user acknowledges an RCM alarm; it unlatches once the alarm is gone."""
         self._ack_requested = True
 
+    @property
+    def last_written(self) -> int | None:
+        """The current written last (None before the first write)."""
+        return self._last_written
+
     def record_write(self, now: datetime, current: int) -> None:
         """The caller wrote ``current`` to the wallbox (and read it back)."""
         self._last_written = current
@@ -397,7 +402,7 @@ class SurplusController:
             self._written_at is not None
             and wallbox.measured_at > self._written_at
             and wallbox.current_limit is not None
-            and wallbox.current_limit != current
+            and wallbox.current_limit != self._last_written
         )
         refresh_due = (
             self._written_at is None
@@ -420,4 +425,5 @@ class SurplusController:
             starts_today=self.starts_today,
             started=started,
             stopped=stopped,
+            overwritten=overwritten,
         )

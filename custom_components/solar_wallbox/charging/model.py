@@ -174,3 +174,4 @@ class Decision:
     starts_today: int = 0
     started: bool = False  # this decision starts a charging period
     stopped: bool = False  # this decision ends one
+    overwritten: bool = False  # the wallbox holds another limit than the one written last

@@ -151,7 +151,7 @@ def _ignore_unsolicited_answers(client: AsyncModbusTcpClient) -> None:
     def callback_data(data: bytes, addr: tuple[str, int] | None = None) -> int:
         future: asyncio.Future[Any] = ctx.response_future
         if future.done():
-            _LOGGER.debug("ignoring %d unsolicited bytes from %s", len(data), client.comm_params.host)
+            _LOGGER.debug("ignoring %d unsolicited bytes", len(data))
             return len(data)
         used: int = original(data, addr)
         # One request at a time: once the answer is taken, whatever follows it in the
