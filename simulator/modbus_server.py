@@ -13,6 +13,7 @@ fails fast instead of running into a client timeout.
 """
 
 import asyncio
+import random
 import contextlib
 import logging
 import socket
@@ -116,6 +117,9 @@ class Faults:
       (writes go to that frozen copy and never reach the live device).
     - `max_connections`: further simultaneous connections are reset at once.
     - `duplicate_response`: send every answer twice, the copy 5 ms later (unsolicited).
+    - `stall`: hold every answer while True (the device hangs; requests time out).
+    - `garbage`: replace the registers of every read answer: "random" words, or "na"
+      (0xFFFF, the devices' "not available" marker in 16-bit registers).
 
     Counters: `connections_total` counts every accepted TCP connection (refused ones
     included), `connections_refused` those reset by `refuse_connections` or
@@ -129,6 +133,8 @@ class Faults:
     freeze: bool = False
     max_connections: int | None = None
     duplicate_response: bool = False
+    stall: bool = False
+    garbage: str | None = None
     connections_total: int = 0
     connections_refused: int = 0
     requests_total: int = 0
@@ -262,7 +268,9 @@ class ModbusTcpServer:
                 return
             if self.faults.delay_s > 0:
                 await asyncio.sleep(self.faults.delay_s)
-            response = self._respond(unit, pdu)
+            while self.faults.stall:
+                await asyncio.sleep(0.005)
+            response = _garble(self._respond(unit, pdu), self.faults.garbage)
             frame = _MBAP.pack(transaction, 0, len(response) + 1, unit) + response
             writer.write(frame)
             await writer.drain()
@@ -288,6 +296,15 @@ class ModbusTcpServer:
         except Exception:
             _LOGGER.exception("simulated device failed on request %s", pdu.hex())
             return bytes(((pdu[0] | 0x80) & 0xFF, ExceptionCode.SERVER_DEVICE_FAILURE))
+
+
+def _garble(response: bytes, garbage: str | None) -> bytes:
+    """Replace the register bytes of a read answer (FC 03/04) for the garbage fault."""
+    if garbage is None or len(response) < 2 or response[0] not in (0x03, 0x04):
+        return response
+    size = response[1]
+    data = bytes([0xFF] * size) if garbage == "na" else random.randbytes(size)
+    return response[:2] + data
 
 
 def _execute(device: SimDevice, pdu: bytes) -> bytes:

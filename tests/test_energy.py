@@ -173,3 +173,39 @@ async def test_restored_after_home_assistant_restart(
     clock = Clock()
     await _run_profile(hass, entry, ramp_sim, clock, 0, 3600, 10)
     assert _kwh(hass, "pv_energy") == pytest.approx(1234.5 + PV_KWH, rel=1e-5)
+
+
+def test_counter_guard_holds_back_garbage_and_accepts_resets() -> None:
+    from custom_components.solar_wallbox.energy import CounterGuard  # noqa: PLC0415
+
+    guard = CounterGuard()
+    assert guard.check(0.0, 100.0) == 100.0  # first reading: the baseline
+    assert guard.check(2.0, 100.2) == 100.2  # normal increase
+    assert guard.check(4.0, 4_000_000.0) == 100.2  # a garbled jump is held back
+    assert guard.check(6.0, 55.0) == 100.2  # a garbled drop too
+    assert guard.check(8.0, -3.0) == 100.2  # never negative
+    assert guard.check(10.0, None) is None  # not available: unknown, reference kept
+    assert guard.check(12.0, 100.3) == 100.3
+    assert guard.check(14.0, 0.2) == 0.2  # a reset to near zero (new session, meter cleared)
+    # A day later the counter may have risen by what 1 MW could deliver.
+    assert guard.check(14.0 + 86400, 20_000.0) == 20_000.0
+    # A consistent new level (meter replaced) is accepted after three readings.
+    assert guard.check(86500.0, 7000.0) == 20_000.0
+    assert guard.check(86502.0, 7000.1) == 20_000.0
+    assert guard.check(86504.0, 7000.2) == 7000.2
+    assert guard.check(86506.0, 7000.3) == 7000.3
+    # Inconsistent garbage never builds up to acceptance.
+    for i, junk in enumerate((9e9, 3.0e6, 8e12, 5e5, 77e9)):
+        assert guard.check(86508.0 + 2 * i, junk) == 7000.3
+
+
+def test_integrator_skips_implausible_power() -> None:
+    integrator = EnergyIntegrator(max_gap_s=60)
+    integrator.add(0.0, 1000.0)
+    integrator.add(3600.0 / 60, 1000.0)  # one minute at 1 kW
+    before = integrator.total_kwh
+    assert not integrator.add(120.0, 2.1e9)  # garbage: a gap, not 35 MWh
+    assert integrator.total_kwh == before
+    assert not integrator.add(180.0, 1000.0)  # restarts the segment
+    assert integrator.add(240.0, 1000.0)
+    assert integrator.total_kwh == pytest.approx(before + 1000 / 60 / 1000)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from collections.abc import AsyncIterator
 
 import pytest
@@ -97,7 +99,10 @@ async def test_energy_counters_follow_the_meter(
     start = _value(hass, "grid_export_energy")
     pac_sim.model.battery_enabled = False
     pac_sim.model.step(3600)  # one hour of 2.2 kW... export
-    await entry.runtime_data.coordinator.async_refresh()
+    coordinator = entry.runtime_data.coordinator
+    later = coordinator.clock() + timedelta(hours=1)
+    coordinator.clock = lambda: later  # the reading is an hour later, as in reality
+    await coordinator.async_refresh()
     await hass.async_block_till_done()
     exported_kwh = _value(hass, "grid_export_energy") - start
     assert exported_kwh == pytest.approx(-pac_sim.model.grid_w / 1000, rel=0.05)

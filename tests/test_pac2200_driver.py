@@ -541,3 +541,29 @@ async def test_device_identification_invalid_answer(
     monkeypatch.setattr(conn, "_execute", execute)
     with pytest.raises(InvalidResponse):
         await conn.read_device_identification()
+
+
+def test_implausible_values_read_as_none() -> None:
+    """A garbled answer must not reach the statistics or the surplus controller."""
+
+    def f32(value: float) -> tuple[int, int]:
+        high, low = struct.unpack(">HH", struct.pack(">f", value))
+        return high, low
+
+    def f64(value: float) -> tuple[int, ...]:
+        return struct.unpack(">4H", struct.pack(">d", value))
+
+    words: dict[int, int] = {}
+    for address, value in ((1, 231.0), (3, 3.4e20), (55, 50.0), (65, -2.5e12), (37, 7.5)):
+        words[address], words[address + 1] = f32(value)
+    for address, value in ((801, 1234.5), (805, -1.0), (809, 3.1e200)):
+        words.update(zip(range(address, address + 4), f64(value), strict=True))
+    data = decode_data(words)
+    assert data.voltage_l1_n == pytest.approx(231.0)
+    assert data.voltage_l2_n is None  # 3.4e20 V
+    assert data.frequency == pytest.approx(50.0)
+    assert data.active_power_total is None  # -2.5 TW
+    assert data.power_factor_l1 is None  # 7.5
+    assert data.energy_import_t1 == pytest.approx(1234.5)
+    assert data.energy_import_t2 is None  # negative counter
+    assert data.energy_export_t1 is None

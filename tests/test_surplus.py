@@ -273,6 +273,8 @@ async def test_restart_mid_session_without_a_stop(hass: HomeAssistant, site: Sit
     before = site.limit
     assert before in (11, 12)  # 8400 W surplus, at the edge of one ampere
     starts = site.state("starts_today")
+    solar = float(site.state("session_solar_energy"))
+    assert solar > 0
     # Home Assistant restarts: the wallbox entry is reloaded, the switch restored.
     assert await hass.config_entries.async_reload(site.wallbox.entry_id)
     await hass.async_block_till_done()
@@ -280,6 +282,7 @@ async def test_restart_mid_session_without_a_stop(hass: HomeAssistant, site: Sit
     await site.run(6)
     assert site.limit == before  # continued, not paused and started again
     assert site.state("decision") == "charging_surplus"
+    assert float(site.state("session_solar_energy")) > solar  # the count continues
     assert int(site.state("starts_today")) <= int(starts)
 
 

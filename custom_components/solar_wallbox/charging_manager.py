@@ -158,6 +158,7 @@ class ChargingManager:
         self._task: asyncio.Task[None] | None = None
         self._pending = False
         self._overwrites: deque[datetime] = deque()
+        self._write_failing = False
         # Source of "now"; tests replace it (with the coordinators' clocks) to simulate hours.
         self.clock: Callable[[], datetime] = dt_util.utcnow
 
@@ -396,7 +397,9 @@ class ChargingManager:
             self._overwrites.popleft()
         if decision.overwritten:
             self._overwrites.append(now)
-            LOGGER.warning(
+            # Once per episode; the repair issue tells the rest.
+            log = LOGGER.warning if len(self._overwrites) == 1 else LOGGER.debug
+            log(
                 "The wallbox's current limit is %s A, not the %s A written last: another "
                 "energy manager or a person changed it",
                 wallbox.current_limit,
@@ -450,9 +453,15 @@ class ChargingManager:
         try:
             await client.set_current_limit(decision.current, max_current=ceiling)
         except ModbusError as err:
-            LOGGER.warning("Could not set the charging current to %s A: %s", decision.current, err)
+            # Logged once until a write succeeds again (the repair issue stays meanwhile).
+            log = LOGGER.debug if self._write_failing else LOGGER.warning
+            log("Could not set the charging current to %s A: %s", decision.current, err)
+            self._write_failing = True
             self._raise_issue(ISSUE_CHARGER_UNREACHABLE)
             return
+        if self._write_failing:
+            self._write_failing = False
+            LOGGER.info("Charging current set again (%s A)", decision.current)
         self.controller.record_write(now, decision.current)
         if decision.started or decision.stopped:
             event = EVENT_CHARGING_STARTED if decision.started else EVENT_CHARGING_STOPPED

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,7 +29,7 @@ from .charging_manager import ChargingManager
 from .const import ENERGY_MAX_GAP_INTERVALS, DeviceType
 from .coordinator import SolarWallboxCoordinator
 from .descriptions import EnergySensorDescription, SensorDescription
-from .energy import EnergyIntegrator
+from .energy import CounterGuard, EnergyIntegrator
 from .entity import SolarWallboxEntity, add_entities
 
 if TYPE_CHECKING:
@@ -78,7 +79,11 @@ async def async_setup_entry(
             )
             entities.append(RfidSensor(coordinator, runtime.device_info, entry))
             if runtime.charging is not None:
-                restoring = {"decision_reason": DecisionSensor, "starts_today": StartsTodaySensor}
+                restoring = {
+                    "decision_reason": DecisionSensor,
+                    "starts_today": StartsTodaySensor,
+                    "session_solar_energy": SessionSolarEnergySensor,
+                }
                 entities.extend(
                     restoring.get(d.key, ChargingSensor)(runtime.charging, runtime.device_info, d)
                     for d in CHARGING_SENSORS
@@ -100,11 +105,24 @@ class DeviceSensor(SolarWallboxEntity[Coordinator], SensorEntity):
         """Bind ``description`` to the device."""
         super().__init__(coordinator, device_info, description.key)
         self.entity_description = description
+        # Device energy counters pass a plausibility guard before they reach statistics.
+        self._guard = (
+            CounterGuard() if description.state_class is SensorStateClass.TOTAL_INCREASING else None
+        )
+        self._guarded: float | None = None
+        self._guarded_reading: object = None
 
     @property
     def native_value(self) -> StateType | datetime:
         """Return the value from the latest poll."""
-        return self.entity_description.value_fn(self.coordinator.data.data)
+        reading = self.coordinator.data
+        value = self.entity_description.value_fn(reading.data)
+        if self._guard is None or not isinstance(value, (int, float)):
+            return value  # not a counter, or not available now
+        if reading is not self._guarded_reading:  # once per reading
+            self._guarded_reading = reading
+            self._guarded = self._guard.check(reading.measured_at.timestamp(), float(value))
+        return self._guarded
 
     @property
     def extra_state_attributes(self) -> Mapping[str, Any] | None:
@@ -345,3 +363,20 @@ class StartsTodaySensor(ChargingSensor, RestoreEntity):
             and dt_util.as_local(last.last_changed).date() == today
         ):
             self.manager.controller.restore_day(starts_today=int(last.state), day=today)
+
+
+class SessionSolarEnergySensor(ChargingSensor, RestoreEntity):
+    """Solar energy of the running session; a restart mid-session continues the count."""
+
+    async def async_added_to_hass(self) -> None:
+        """Restore the count; the manager drops it if the car left meanwhile."""
+        await super().async_added_to_hass()
+        last = await self.async_get_last_state()
+        if last is None or self.manager.session_solar_energy > 0:
+            return
+        try:
+            kwh = float(last.state)
+        except ValueError:
+            return
+        if math.isfinite(kwh) and kwh > 0:
+            self.manager.session_solar_energy = kwh * 1000

@@ -478,6 +478,14 @@ def parse_firmware(text: str) -> tuple[int, int] | None:
     return int(match.group(1)), int(match.group(2))
 
 
+# Current registers above this are garbled answers, never real limits (None instead).
+MAX_PLAUSIBLE_CURRENT_A: Final = 80
+
+
+def _amps(value: int | None) -> int | None:
+    return value if value is not None and value <= MAX_PLAUSIBLE_CURRENT_A else None
+
+
 def decode_data(regs: Registers, identity: AmtronIdentity) -> AmtronData:
     """Decode one poll (no debouncing: the vehicle state is the raw one)."""
     r16, r32 = regs.u16, regs.u32
@@ -531,10 +539,10 @@ def decode_data(regs: Registers, identity: AmtronIdentity) -> AmtronData:
         voltage_l3=voltages[2],
         energy_total=energy,
         signalled_current=r16(REG_SIGNALLED_CURRENT),
-        hems_limit=r16(REG_HEMS_LIMIT),
-        min_current=r16(REG_MIN_CURRENT),
-        ev_max_current=ev_max or None,
-        operator_limit=r16(REG_OPERATOR_LIMIT),
+        hems_limit=_amps(r16(REG_HEMS_LIMIT)),
+        min_current=_amps(r16(REG_MIN_CURRENT)) or None,
+        ev_max_current=_amps(ev_max) or None,
+        operator_limit=_amps(r16(REG_OPERATOR_LIMIT)),
         session_energy=session_energy,
         session_duration=duration,
         session_start=start,

@@ -263,13 +263,39 @@ def _value(words: Mapping[int, int], address: int, size: int) -> float | None:
     return float32(regs) if size == 2 else float64(regs)
 
 
+# Plausible magnitudes by value name prefix (generous: CT and VT ratios included). A value
+# outside is a garbled answer and reads as None instead of reaching statistics or the
+# surplus controller.
+_PLAUSIBLE: Final[tuple[tuple[str, float, float], ...]] = (
+    ("voltage", 0.0, 1e6),
+    ("current", 0.0, 1e5),
+    ("power_factor", -1.001, 1.001),
+    ("frequency", 0.0, 100.0),
+    ("energy", 0.0, 1e15),
+    ("reactive_import", 0.0, 1e15),
+    ("reactive_export", 0.0, 1e15),
+    ("apparent_energy", 0.0, 1e15),
+    ("", -1e9, 1e9),  # powers
+)
+
+
+def _plausible(name: str, value: float | None) -> float | None:
+    if value is None:
+        return None
+    for prefix, low, high in _PLAUSIBLE:
+        if name.startswith(prefix):
+            return value if low <= value <= high else None
+    return value  # pragma: no cover  (the last prefix matches everything)
+
+
 def decode_data(words: Mapping[int, int]) -> Pac2200Data:
-    """Decode registers (address → word); a value with a missing register is None."""
+    """Decode registers (address → word); a value with a missing register is None, an
+    implausible one (see `_PLAUSIBLE`) too."""
     values: dict[str, float | None] = {}
     for name, address in FLOAT32_REGISTERS.items():
-        values[name] = _value(words, address, 2)
+        values[name] = _plausible(name, _value(words, address, 2))
     for name, address in FLOAT64_REGISTERS.items():
-        values[name] = _value(words, address, 4)
+        values[name] = _plausible(name, _value(words, address, 4))
     return Pac2200Data(**values)
 
 
