@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,9 +18,11 @@ from custom_components.solar_wallbox.const import (
     CONF_UNIT_ID,
     DOMAIN,
 )
+from simulator.dctr import DctrDevice
 from simulator.e3dc import E3dcDevice
 from simulator.modbus_server import ModbusTcpServer
 from simulator.model import SiteModel
+from simulator.pac2200 import Pac2200Device
 
 E3DC_SERIAL = "S10-SIM-000001"
 
@@ -64,16 +67,40 @@ def pinned_model() -> SiteModel:
     return model
 
 
+@asynccontextmanager
+async def serve(model: SiteModel, device: Any) -> AsyncIterator[SimulatedDevice]:
+    """Serve ``device`` over Modbus TCP on 127.0.0.1 (ephemeral port) while in the block."""
+    server = ModbusTcpServer(device)
+    await server.start()
+    sim = SimulatedDevice(model, device, server)
+    try:
+        yield sim
+    finally:
+        await sim.server.stop()
+
+
 @pytest.fixture
 async def e3dc_sim() -> AsyncIterator[SimulatedDevice]:
     """An E3DC simulator with pinned values."""
     model = pinned_model()
-    device = E3dcDevice(model, serial=E3DC_SERIAL)
-    server = ModbusTcpServer(device)
-    await server.start()
-    sim = SimulatedDevice(model, device, server)
-    yield sim
-    await sim.server.stop()
+    async with serve(model, E3dcDevice(model, serial=E3DC_SERIAL)) as sim:
+        yield sim
+
+
+@pytest.fixture
+async def pac_sim() -> AsyncIterator[SimulatedDevice]:
+    """A PAC2200 simulator on the pinned model (model time does not run)."""
+    model = pinned_model()
+    async with serve(model, Pac2200Device(model)) as sim:
+        yield sim
+
+
+@pytest.fixture
+async def dctr_sim() -> AsyncIterator[SimulatedDevice]:
+    """A DCTR simulator on the pinned model (model time does not run)."""
+    model = pinned_model()
+    async with serve(model, DctrDevice(model)) as sim:
+        yield sim
 
 
 def e3dc_entry(port: int, **options: Any) -> MockConfigEntry:

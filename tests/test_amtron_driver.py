@@ -763,8 +763,8 @@ async def test_comm_timeout_falls_back_to_safe_current(rig: Rig) -> None:
 
 
 def test_garbled_current_registers_read_as_none() -> None:
-    assert amtron_driver._amps(16) == 16  # noqa: SLF001
-    assert amtron_driver._amps(0) == 0  # noqa: SLF001
-    assert amtron_driver._amps(80) == 80  # noqa: SLF001
-    assert amtron_driver._amps(62131) is None  # noqa: SLF001
-    assert amtron_driver._amps(None) is None  # noqa: SLF001
+    assert amtron_driver._amps(16) == 16
+    assert amtron_driver._amps(0) == 0
+    assert amtron_driver._amps(80) == 80
+    assert amtron_driver._amps(62131) is None
+    assert amtron_driver._amps(None) is None

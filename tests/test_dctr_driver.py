@@ -23,19 +23,15 @@ from simulator import dctr as sim_dctr
 from simulator.dctr import BASE_MA, SLOPE_MA_PER_KW, DctrDevice
 from simulator.modbus_server import ModbusTcpServer, RegisterImage
 
-from .conftest import SimulatedDevice, pinned_model
+from .conftest import SimulatedDevice, pinned_model, serve
 
 
 @pytest.fixture
 async def dctr_sim() -> AsyncIterator[SimulatedDevice]:
     """A DCTR simulator on the pinned model (model time does not run)."""
     model = pinned_model()
-    device = DctrDevice(model, seed=3)
-    server = ModbusTcpServer(device)
-    await server.start()
-    sim = SimulatedDevice(model, device, server)
-    yield sim
-    await sim.server.stop()
+    async with serve(model, DctrDevice(model, seed=3)) as sim:
+        yield sim
 
 
 @pytest.fixture

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from collections.abc import AsyncIterator
-
 import pytest
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
@@ -18,23 +16,10 @@ from custom_components.solar_wallbox.const import (
     CONF_UNIT_ID,
     DOMAIN,
 )
-from simulator.modbus_server import ModbusTcpServer
-from simulator.pac2200 import Pac2200Device
 
-from .conftest import SimulatedDevice, pinned_model, setup_entry
+from .conftest import SimulatedDevice, setup_entry
 
 S = "sensor.pac2200_"
-
-
-@pytest.fixture
-async def pac_sim() -> AsyncIterator[SimulatedDevice]:
-    model = pinned_model()
-    device = Pac2200Device(model)
-    server = ModbusTcpServer(device)
-    await server.start()
-    sim = SimulatedDevice(model, device, server)
-    yield sim
-    await sim.server.stop()
 
 
 def pac_entry(port: int, unique_id: str) -> MockConfigEntry:

@@ -30,7 +30,7 @@ from custom_components.solar_wallbox.drivers.pac2200 import (
 from simulator.modbus_server import ModbusDeviceError, ModbusTcpServer, RegisterImage
 from simulator.pac2200 import GAP, SQRT3, Pac2200Device, encode
 
-from .conftest import SimulatedDevice, pinned_model
+from .conftest import SimulatedDevice, pinned_model, serve
 
 SERIAL = "LQN-SIM-220001"
 # pinned_model(): 5000 W PV, 800 W house, battery +2000 W → grid −2200 W (export).
@@ -51,12 +51,8 @@ class FakeClock:
 async def pac_sim() -> AsyncIterator[SimulatedDevice]:
     """A PAC2200 simulator on the pinned model (model time does not run)."""
     model = pinned_model()
-    device = Pac2200Device(model, serial=SERIAL)
-    server = ModbusTcpServer(device)
-    await server.start()
-    sim = SimulatedDevice(model, device, server)
-    yield sim
-    await sim.server.stop()
+    async with serve(model, Pac2200Device(model, serial=SERIAL)) as sim:
+        yield sim
 
 
 @pytest.fixture

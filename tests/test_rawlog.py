@@ -7,7 +7,6 @@ import gzip
 import json
 import shutil
 import zlib
-from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -37,11 +36,8 @@ from custom_components.solar_wallbox.const import (
 from custom_components.solar_wallbox.drivers.dctr import DctrData
 from custom_components.solar_wallbox.drivers.pac2200 import Pac2200Data
 from custom_components.solar_wallbox.rawlog import GzipLogWriter, RawLogger, Sample
-from simulator.dctr import DctrDevice
-from simulator.modbus_server import ModbusTcpServer
-from simulator.pac2200 import Pac2200Device
 
-from .conftest import SimulatedDevice, e3dc_entry, pinned_model, setup_entry
+from .conftest import SimulatedDevice, e3dc_entry, setup_entry
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -192,28 +188,6 @@ def test_writer_notices_a_removed_file(tmp_path: Path) -> None:
 
 
 # --- in Home Assistant -----------------------------------------------------------------
-
-
-@pytest.fixture
-async def pac_sim() -> AsyncIterator[SimulatedDevice]:
-    model = pinned_model()
-    device = Pac2200Device(model)
-    server = ModbusTcpServer(device)
-    await server.start()
-    sim = SimulatedDevice(model, device, server)
-    yield sim
-    await sim.server.stop()
-
-
-@pytest.fixture
-async def dctr_sim() -> AsyncIterator[SimulatedDevice]:
-    model = pinned_model()
-    device = DctrDevice(model)
-    server = ModbusTcpServer(device)
-    await server.start()
-    sim = SimulatedDevice(model, device, server)
-    yield sim
-    await sim.server.stop()
 
 
 @pytest.fixture

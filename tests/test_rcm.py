@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-import pytest
 from homeassistant.components import automation
 from homeassistant.components.device_automation import DeviceAutomationType
 from homeassistant.const import CONF_HOST, CONF_PORT, STATE_UNAVAILABLE
@@ -30,10 +28,8 @@ from custom_components.solar_wallbox.rcm import (
     EVENT_RCM_LINK,
     RcmEdgeDetector,
 )
-from simulator.dctr import DctrDevice
-from simulator.modbus_server import ModbusTcpServer
 
-from .conftest import SimulatedDevice, pinned_model, setup_entry
+from .conftest import SimulatedDevice, setup_entry
 
 B = "binary_sensor.doepke_dctr_"
 S = "sensor.doepke_dctr_"
@@ -81,17 +77,6 @@ def test_link_loss_is_its_own_state() -> None:
     events = det.update(_data(alarm_b=0x01), NOW)
     assert [e.data for e in events] == [{"state": "restored"}]
     assert det.state().bands == ("ac_gt10khz",)
-
-
-@pytest.fixture
-async def dctr_sim() -> AsyncIterator[SimulatedDevice]:
-    model = pinned_model()
-    device = DctrDevice(model)
-    server = ModbusTcpServer(device)
-    await server.start()
-    sim = SimulatedDevice(model, device, server)
-    yield sim
-    await sim.server.stop()
 
 
 def dctr_entry(port: int) -> MockConfigEntry:
