@@ -681,7 +681,6 @@ class Soak:
                         f"t={self.t:.0f}: grid reading {age:.0f} s old, "
                         f"current {manager.decision.current} A ({manager.decision.reason})"
                     )
-        summary.checks["tasks and memory sampled"] += 0
 
     def _energy_states(self) -> dict[str, float]:
         values: dict[str, float] = {}
