@@ -138,6 +138,8 @@ class Summary:
     tasks: list[int] = field(default_factory=list)
     rss_mb: list[float] = field(default_factory=list)
     energy: dict[str, float] = field(default_factory=dict)
+    charging_s: float = 0.0  # simulated seconds with a current limit above 0 A
+    acknowledged: int = 0
 
     def violate(self, message: str) -> None:
         """Record an invariant violation (the first 50 are kept verbatim)."""
@@ -170,6 +172,8 @@ class Summary:
         lines += [
             "",
             f"polls: {self.polls} ({self.failed_polls} failed while a fault was active)",
+            f"charging (limit above 0 A): {self.charging_s / 3600:.1f} h; "
+            f"RCM alarms acknowledged: {self.acknowledged}",
             f"expected warnings/errors logged: {self.expected_logs}",
             f"tasks: first {self.tasks[0] if self.tasks else '-'}, "
             f"max {max(self.tasks, default='-')}, last {self.tasks[-1] if self.tasks else '-'}",
@@ -247,6 +251,7 @@ class Soak:
         self.model_pv_start = 0.0
         self.pv_sensor_start: float | None = None
         self.written_once = False
+        self.ack_pending = False
 
     # -- clocks ----------------------------------------------------------------------------
 
@@ -450,6 +455,7 @@ class Soak:
         match fault.kind:
             case "rcm_alarm":
                 self.dctr.clear()
+                self.ack_pending = True  # once the monitor reports no alarm any more
                 return
             case "stale_grid_meter":
                 self.servers["pac2200"].faults.stall = False
@@ -543,6 +549,12 @@ class Soak:
         manager = self._manager()
         if manager is not None and int(self.t) % TICK == 0:
             await manager.async_evaluate()
+        if manager is not None and self.ack_pending and "dctr" in polled:
+            dctr = self.entries["dctr"].runtime_data.coordinator
+            if dctr.last_update_success and not (dctr.data.data.alarm_a or dctr.data.data.alarm_b):
+                await manager.async_acknowledge_rcm()  # the user presses the button
+                self.ack_pending = False
+                self.summary.acknowledged += 1
         await self.hass.async_block_till_done()
         for kind in polled:
             self._after_poll(kind)
@@ -663,6 +675,8 @@ class Soak:
         limit = self.charger.hems_limit_a
         if manager is not None and manager.decision is not None:
             self.written_once = self.written_once or manager.controller.last_written is not None
+        if limit > 0:
+            summary.charging_s += 1.0
         if self.written_once:
             summary.checks["current limit 0 or min..max"] += 1
             if limit != 0 and not MIN_CURRENT <= limit <= MAX_CURRENT:

@@ -30,3 +30,6 @@ async def test_chaos_soak(hass: HomeAssistant) -> None:
     assert summary.checks["RCM alarm → 0 A within one DCTR poll"] >= 1
     assert summary.checks["stale site data → safe state"] >= 1
     assert summary.checks["entities available iff device"] > 1000
+    # The car really charges between the faults, and every alarm was acknowledged.
+    assert summary.charging_s > 0.25 * config.hours * 3600
+    assert summary.acknowledged == summary.faults["rcm_alarm"]
