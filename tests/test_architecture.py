@@ -121,7 +121,12 @@ def test_every_translation_key_used_exists() -> None:
         assert f"config.error.not_{device}" in en
         assert f"config.step.user.menu_options.{device}" in en
     for key in _string_literals(r'reason="(\w+)"'):
-        assert f"config.abort.{key}" in en, key
+        repair = any(k.endswith(f".fix_flow.abort.{key}") for k in en)
+        assert f"config.abort.{key}" in en or repair, key
+    # Repair issues: every one raised has a title and a description.
+    for key in _string_literals(r'ISSUE_\w+: Final = "(\w+)"') | {"rawlog_failed"}:
+        assert f"issues.{key}.title" in en, key
+        assert f"issues.{key}.description" in en, key
 
 
 def _all_descriptions() -> tuple[list[object], list[object]]:

@@ -15,6 +15,7 @@ from custom_components.solar_wallbox.drivers.dctr import (
     decode_identity,
 )
 from custom_components.solar_wallbox.drivers.modbus import (
+    InvalidResponse,
     ModbusConnection,
     ModbusExceptionResponse,
     WrongDevice,
@@ -274,7 +275,7 @@ def test_decode_helpers() -> None:
     assert data.current("ac_gt10khz") == 8
     with pytest.raises(ValueError, match="ac_3hz"):
         data.current("ac_3hz")
-    with pytest.raises(ValueError, match="too short"):
+    with pytest.raises(InvalidResponse, match="too short"):
         decode_data(regs[:35])
     with pytest.raises(WrongDevice, match="too short"):
         decode_identity(regs[:35])

@@ -13,6 +13,7 @@ from custom_components.solar_wallbox.drivers.e3dc import (
     decode_identity,
 )
 from custom_components.solar_wallbox.drivers.modbus import (
+    InvalidResponse,
     ModbusConnection,
     ModbusExceptionResponse,
     WrongDevice,
@@ -136,7 +137,7 @@ async def test_not_an_e3dc_at_all(e3dc_sim: SimulatedDevice) -> None:
 def test_decode_rejects_short_blocks() -> None:
     with pytest.raises(WrongDevice):
         decode_identity([0xE3DC] * 10)
-    with pytest.raises(ValueError, match="too short"):
+    with pytest.raises(InvalidResponse, match="too short"):
         decode_data([0] * (DATA_COUNT - 1))
 
 

@@ -30,6 +30,7 @@ from .charging.model import (
     UnknownTagPolicy,
     VehicleProfile,
     WallboxInput,
+    mask_tag,
 )
 from .const import (
     CONF_BATTERY_ENTRY,
@@ -360,7 +361,7 @@ class ChargingManager:
         self._check_overwritten(now, decision, wallbox)
         self._check_lockout()
         if decision.write:
-            await self._apply(now, decision)
+            await self._apply(now, decision, self._vehicle_label(decision, wallbox))
         self._log(decision, wallbox)
         self.decision = decision
         self._record(now, decision, site, wallbox)
@@ -446,7 +447,15 @@ class ChargingManager:
             self.controller.restore(setpoint=wallbox.current_limit, now=now)
             self.controller.record_write(now, wallbox.current_limit)
 
-    async def _apply(self, now: datetime, decision: Decision) -> None:
+    def _vehicle_label(self, decision: Decision, wallbox: WallboxInput) -> str | None:
+        """The vehicle's name, or an unknown tag masked (for logs, events, the logbook)."""
+        if decision.vehicle is None or not wallbox.connected:
+            return None
+        if self.settings.profile_for(wallbox.rfid_tag) is None:
+            return f"unknown tag {mask_tag(decision.vehicle)}"
+        return decision.vehicle
+
+    async def _apply(self, now: datetime, decision: Decision, vehicle: str | None) -> None:
         client = self.coordinator.client
         assert isinstance(client, AmtronClient)
         ceiling = int(self.entry.options.get(CONF_MAX_CURRENT, DEFAULT_MAX_CURRENT))
@@ -471,7 +480,7 @@ class ChargingManager:
                     "entry_id": self.entry.entry_id,
                     "current": decision.current,
                     "reason": decision.reason.value,
-                    "vehicle": decision.vehicle,
+                    "vehicle": vehicle,
                 },
             )
 
@@ -523,7 +532,7 @@ class ChargingManager:
 
     def _log(self, decision: Decision, wallbox: WallboxInput) -> None:
         """Log lines as readable as the original tool's."""
-        vehicle = decision.vehicle if wallbox.connected else None
+        vehicle = self._vehicle_label(decision, wallbox)  # never a whole tag in the log
         if vehicle != self._vehicle:
             if vehicle is not None or wallbox.connected:
                 LOGGER.info("Vehicle connected: %s", vehicle or "(no tag)")

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
+import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,12 +104,34 @@ def _connection_schema(device_type: DeviceType, defaults: dict[str, Any]) -> vol
     )
 
 
-def _clean(user_input: dict[str, Any]) -> dict[str, Any]:
-    return {
-        CONF_HOST: str(user_input[CONF_HOST]).strip(),
-        CONF_PORT: int(user_input[CONF_PORT]),
-        CONF_UNIT_ID: int(user_input[CONF_UNIT_ID]),
-    }
+def _whole(value: Any, low: int, high: int) -> int | None:
+    """``value`` as a whole number in low..high, or None (NaN and fractions included)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if not math.isfinite(value) or value != int(value) or not low <= value <= high:
+        return None
+    return int(value)
+
+
+def _clean(user_input: dict[str, Any], errors: dict[str, str]) -> dict[str, Any] | None:
+    """The connection fields, checked; None (and ``errors``) when one is not valid."""
+    port = _whole(user_input.get(CONF_PORT), 1, 65535)
+    unit = _whole(user_input.get(CONF_UNIT_ID), 0, 255)
+    if port is None:
+        errors[CONF_PORT] = "invalid_port"
+    if unit is None:
+        errors[CONF_UNIT_ID] = "invalid_unit_id"
+    if port is None or unit is None:
+        return None
+    return {CONF_HOST: str(user_input[CONF_HOST]).strip(), CONF_PORT: port, CONF_UNIT_ID: unit}
+
+
+def _not_finite(user_input: dict[str, Any], errors: dict[str, str]) -> bool:
+    """Mark every number that is NaN or infinite (number selectors let them through)."""
+    for key, value in user_input.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            errors[key] = "invalid_number"
+    return bool(errors)
 
 
 async def identify_device(device_type: DeviceType, data: dict[str, Any]) -> Identified:
@@ -122,8 +147,29 @@ async def identify_device(device_type: DeviceType, data: dict[str, Any]) -> Iden
     )
 
 
+_HOST_LABEL = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
+# Longest vehicle name and RFID tag accepted (a tag's UID has at most 10 bytes = 20 hex
+# digits; some chargers show it with separators).
+MAX_NAME_LENGTH = 64
+MAX_TAG_LENGTH = 64
+
+
 def _valid_host(host: str) -> bool:
-    return 0 < len(host) <= 253 and not any(c.isspace() for c in host) and host.isprintable()
+    """An IPv4/IPv6 address or a host name (international names in their IDNA form)."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        return True
+    if not 0 < len(host) <= 253:
+        return False
+    try:
+        ascii_host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return False
+    labels = ascii_host.removesuffix(".").split(".")
+    return len(ascii_host) <= 253 and all(_HOST_LABEL.fullmatch(label) for label in labels)
 
 
 async def _try_identify(
@@ -187,8 +233,7 @@ class SolarWallboxConfigFlow(ConfigFlow, domain=DOMAIN):
         self, device_type: DeviceType, user_input: dict[str, Any] | None
     ) -> ConfigFlowResult:
         errors: dict[str, str] = {}
-        if user_input is not None:
-            data = _clean(user_input)
+        if user_input is not None and (data := _clean(user_input, errors)) is not None:
             found = await _try_identify(device_type, data, errors)
             if found is not None:
                 await self.async_set_unique_id(found.unique_id)
@@ -211,8 +256,7 @@ class SolarWallboxConfigFlow(ConfigFlow, domain=DOMAIN):
         entry = self._get_reconfigure_entry()
         device_type = DeviceType(entry.data[CONF_DEVICE_TYPE])
         errors: dict[str, str] = {}
-        if user_input is not None:
-            data = _clean(user_input)
+        if user_input is not None and (data := _clean(user_input, errors)) is not None:
             found = await _try_identify(device_type, data, errors)
             if found is not None:
                 if found.unique_id != devices.address_id(data):
@@ -292,7 +336,7 @@ class SolarWallboxOptionsFlow(OptionsFlow):
         current = self._current()
         errors: dict[str, str] = {}
         rawlog = self._device_type in FILE_PREFIXES  # PAC2200, DCTR: raw measurement log
-        if user_input is not None:
+        if user_input is not None and not _not_finite(user_input, errors):
             rawlog_options: dict[str, Any] = {}
             if rawlog:
                 rawlog_options, errors = await async_validate_options(self.hass, user_input)
@@ -321,7 +365,7 @@ class SolarWallboxOptionsFlow(OptionsFlow):
         """Linked devices and the settings of the surplus controller."""
         current = self._current()
         errors: dict[str, str] = {}
-        if user_input is not None:
+        if user_input is not None and not _not_finite(user_input, errors):
             for key, allowed in LINKS.items():
                 entry_id = user_input.get(key)
                 if entry_id and not self._entry_is(entry_id, allowed):
@@ -368,17 +412,22 @@ class SolarWallboxOptionsFlow(OptionsFlow):
         """Add (or replace, same tag) a vehicle profile."""
         current = self._current()
         errors: dict[str, str] = {}
-        if user_input is not None:
+        if user_input is not None and not _not_finite(user_input, errors):
             tag = str(user_input["tag"]).strip()
+            name = str(user_input["name"]).strip()
             low, high = user_input.get("min_current"), user_input.get("max_current")
-            if not tag or not str(user_input["name"]).strip():
+            if not tag or not name:
                 errors["base"] = "vehicle_incomplete"
+            elif len(name) > MAX_NAME_LENGTH or not name.isprintable():
+                errors["name"] = "invalid_name"
+            elif len(tag) > MAX_TAG_LENGTH or not tag.isprintable():
+                errors["tag"] = "invalid_tag"
             elif low and high and float(low) > float(high):
                 errors["base"] = "min_above_max"
             else:
                 vehicle = {k: user_input.get(k) for k in VEHICLE_FIELDS}
                 vehicle["tag"] = tag
-                vehicle["name"] = str(user_input["name"]).strip()
+                vehicle["name"] = name
                 others = [
                     v
                     for v in current.get(CONF_VEHICLES, [])

@@ -6,7 +6,7 @@ import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.components.diagnostics import async_redact_data
-from homeassistant.const import CONF_HOST
+from homeassistant.const import CONF_HOST, CONF_PORT
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 TO_REDACT = {
     CONF_HOST,
+    CONF_PORT,
     "serial",
     "unique_id",
     "serial_number",
@@ -23,6 +24,19 @@ TO_REDACT = {
     "evccid",
     "tag",
 }
+
+
+def _scrub(value: Any, secrets: tuple[str, ...]) -> Any:
+    """Replace the address wherever it appears in text (error messages name it)."""
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, "**REDACTED**")
+        return value
+    if isinstance(value, dict):
+        return {k: _scrub(v, secrets) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrub(v, secrets) for v in value]
+    return value
 
 
 def _as_dict(value: Any) -> Any:
@@ -37,7 +51,8 @@ async def async_get_config_entry_diagnostics(
     """Return redacted diagnostics for one entry."""
     coordinator = entry.runtime_data.coordinator
     reading = coordinator.data
-    return async_redact_data(
+    host, port = str(entry.data[CONF_HOST]), str(entry.data[CONF_PORT])
+    diagnostics = async_redact_data(
         {
             "entry": {
                 "title": entry.title,
@@ -58,3 +73,4 @@ async def async_get_config_entry_diagnostics(
         },
         TO_REDACT,
     )
+    return dict(_scrub(diagnostics, (f"{host}:{port}", host)))

@@ -110,7 +110,15 @@ def _decompress(hass: HomeAssistant, data: dict[str, Any]) -> list[FileResult]:
     """Check the paths, then decode every file. Blocking: executor."""
     from . import streamlog  # noqa: PLC0415
 
-    jobs = _plan(hass, data)
+    try:
+        jobs = _plan(hass, data)
+    except (OSError, ValueError) as err:
+        # A path the system refuses: too long, a NUL character, not readable, ...
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_path",
+            translation_placeholders={"path": str(data.get(ATTR_PATH))[:200], "error": str(err)},
+        ) from err
     sqlite = data.get(ATTR_SQLITE)
     database = Path(sqlite.strip()) if sqlite else None
     try:

@@ -51,6 +51,12 @@ class Reason(StrEnum):
 SAFETY_REASONS = frozenset({Reason.RCM_ALARM, Reason.RCM_LATCHED, Reason.RCM_STALE})
 
 
+def mask_tag(tag: str) -> str:
+    """A tag for logs: only its last four characters (it is what starts a charge)."""
+    compact = "".join(tag.split())
+    return f"…{compact[-4:]}" if len(compact) > 4 else "…"
+
+
 def normalise_tag(tag: str) -> str:
     """RFID tags compare without spaces and case."""
     return "".join(tag.split()).casefold()

@@ -37,7 +37,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from .modbus import ModbusConnection, WrongDevice
+from .modbus import InvalidResponse, ModbusConnection, WrongDevice
 
 BANDS: Final[tuple[str, ...]] = (
     "dc",
@@ -152,7 +152,7 @@ def _eight(regs: Sequence[int], start: int) -> tuple[int, ...]:
 def decode_data(regs: Sequence[int]) -> DctrData:
     """Decode registers 0..35 (index = address)."""
     if len(regs) < REGISTER_COUNT:
-        raise ValueError(f"register image too short ({len(regs)} registers)")
+        raise InvalidResponse(f"register image too short ({len(regs)} registers)")
     return DctrData(
         validity=regs[VALIDITY],
         residual_current=_eight(regs, CURRENTS),

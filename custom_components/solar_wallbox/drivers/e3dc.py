@@ -12,6 +12,7 @@ from enum import IntEnum, IntFlag
 from typing import Final
 
 from .modbus import (
+    InvalidResponse,
     ModbusConnection,
     WordOrder,
     WrongDevice,
@@ -187,7 +188,7 @@ def decode_identity(regs: Sequence[int]) -> E3dcIdentity:
 def decode_data(regs: Sequence[int]) -> E3dcData:
     """Decode PDU 40067..40135 (index 0 = PDU 40067)."""
     if len(regs) < DATA_COUNT:
-        raise ValueError(f"data block too short ({len(regs)} registers)")
+        raise InvalidResponse(f"data block too short ({len(regs)} registers)")
 
     def at(pdu: int) -> int:
         return pdu - DATA_ADDRESS

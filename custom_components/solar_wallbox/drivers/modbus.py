@@ -329,10 +329,11 @@ class ModbusConnection:
 
         response = await self._execute(call, address, count)
         registers = list(response.registers)
-        if len(registers) < count:
+        if len(registers) != count:
+            # Fewer is a broken answer; more is one that does not belong to this request.
             self.stats.errors += 1
             raise InvalidResponse(f"asked for {count} registers at {address}, got {len(registers)}")
-        return registers[:count]
+        return registers
 
     async def write_register(self, address: int, value: int) -> None:
         """Write one holding register (FC06)."""
