@@ -296,6 +296,18 @@ async def _options_step(hass: HomeAssistant, entry: MockConfigEntry, step: str) 
     return str(result["flow_id"])
 
 
+async def _assert_refused(hass: HomeAssistant, flow_id: str, user_input: dict[str, Any]) -> None:
+    """The options step refuses ``user_input``: a schema error or a form with errors."""
+    try:
+        result = await hass.config_entries.options.async_configure(flow_id, user_input)
+    except vol.Invalid:
+        hass.config_entries.options.async_abort(flow_id)
+        return
+    hass.config_entries.options.async_abort(flow_id)
+    assert result["type"] is FlowResultType.FORM, user_input
+    assert result["errors"], user_input
+
+
 async def test_vehicle_options_refuse_bad_input(hass: HomeAssistant) -> None:
     entry = await _amtron_options(hass)
     before = dict(entry.options)
@@ -317,14 +329,7 @@ async def test_vehicle_options_refuse_bad_input(hass: HomeAssistant) -> None:
     ]
     for user_input in bad:
         flow_id = await _options_step(hass, entry, "add_vehicle")
-        try:
-            result = await hass.config_entries.options.async_configure(flow_id, user_input)
-        except vol.Invalid:
-            hass.config_entries.options.async_abort(flow_id)
-            continue
-        assert result["type"] is FlowResultType.FORM, user_input
-        assert result["errors"], user_input
-        hass.config_entries.options.async_abort(flow_id)
+        await _assert_refused(hass, flow_id, user_input)
     assert dict(entry.options) == before
     # A good one is saved, unicode names included.
     flow_id = await _options_step(hass, entry, "add_vehicle")
@@ -358,16 +363,7 @@ async def test_surplus_options_refuse_bad_input(hass: HomeAssistant) -> None:
         defaults = {
             str(key): key.default() for key in form["data_schema"].schema if callable(key.default)
         }
-        try:
-            result = await hass.config_entries.options.async_configure(
-                flow_id, {**defaults, **change}
-            )
-        except vol.Invalid:
-            hass.config_entries.options.async_abort(flow_id)
-            continue
-        assert result["type"] is FlowResultType.FORM, change
-        assert result["errors"], change
-        hass.config_entries.options.async_abort(flow_id)
+        await _assert_refused(hass, flow_id, {**defaults, **change})
     assert dict(entry.options) == before
 
 
