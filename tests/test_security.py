@@ -202,4 +202,4 @@ async def test_modbus_answers_cannot_exhaust_memory(behaviour: str) -> None:
         await connection.close()
         server.close()
         await server.wait_closed()
-    assert peak < 5 * 2**20, f"{peak / 2**20:.1f} MB"
+    assert peak < 16 * 2**20, f"{peak / 2**20:.1f} MB"  # of 25 MB sent

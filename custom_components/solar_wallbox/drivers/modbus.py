@@ -26,6 +26,8 @@ from pymodbus.exceptions import ModbusException
 _LOGGER = logging.getLogger(__name__)
 
 MAX_REGISTERS_PER_READ: Final = 125
+# The longest Modbus TCP frame is 260 bytes; a frame header may claim up to 65535 + 6.
+MAX_BUFFERED_BYTES: Final = 65_541
 DEFAULT_TIMEOUT: Final = 3.0
 BACKOFF_INITIAL: Final = 1.0
 BACKOFF_MAX: Final = 60.0
@@ -135,7 +137,7 @@ def _default_client_factory(host: str, port: int, timeout: float) -> AsyncModbus
 
 
 def _ignore_unsolicited_answers(client: AsyncModbusTcpClient) -> None:
-    """Drop answers that arrive when no request waits for one.
+    """Drop answers that arrive when no request waits for one, and endless garbage.
 
     pymodbus < 3.10 hands every received frame to the pending request's future; a frame
     that arrives when that future is already done (a duplicated or unsolicited answer from
@@ -152,6 +154,11 @@ def _ignore_unsolicited_answers(client: AsyncModbusTcpClient) -> None:
         future: asyncio.Future[Any] = ctx.response_future
         if future.done():
             _LOGGER.debug("ignoring %d unsolicited bytes", len(data))
+            return len(data)
+        if len(data) > MAX_BUFFERED_BYTES or (len(data) >= 4 and data[2:4] != b"\x00\x00"):
+            # Too long for any answer, or not Modbus TCP (protocol id 0): garbage. Drop it
+            # here rather than let it pile up, or let pymodbus >= 3.10 log hex dumps of it.
+            _LOGGER.debug("dropping %d bytes that are no Modbus answer", len(data))
             return len(data)
         used: int = original(data, addr)
         # One request at a time: once the answer is taken, whatever follows it in the
