@@ -8,7 +8,7 @@ harness (the ``hass`` fixture), so it lives with the tests.
 Simulated time: the site model, every reading's timestamp, the transport's back-off
 clock and the controller all use one simulated clock, advanced one second per step; the
 coordinators are refreshed when their scan interval is due in that clock instead of by
-their own timers. Requests to a hanging device time out after 0.3 s of real time.
+their own timers. Requests to a hanging device time out after 0.5 s of real time.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ KINDS = ("e3dc", "pac2200", "dctr", "amtron")
 UNITS = {"e3dc": 1, "pac2200": 1, "dctr": 1, "amtron": 255}
 SCAN = {"e3dc": 5, "pac2200": 2, "dctr": 2, "amtron": 2}
 TAG = "04A1B2C3D4E5F6"
-REQUEST_TIMEOUT = 0.3  # real seconds (pymodbus takes 0.1 s to connect)
+REQUEST_TIMEOUT = 0.5  # real seconds (pymodbus takes 0.1 s to connect; margin for a busy CI)
 MAX_CURRENT = 16
 MIN_CURRENT = 6
 TICK = 5  # the charging manager's timer, simulated seconds
