@@ -27,7 +27,7 @@ TO_REDACT = {
 
 
 def _scrub(value: Any, secrets: tuple[str, ...]) -> Any:
-    """Replace the address wherever it appears in text (error messages name it)."""
+    """Replace the address wherever it appears in the text of ``value``."""
     if isinstance(value, str):
         for secret in secrets:
             value = value.replace(secret, "**REDACTED**")
@@ -52,7 +52,7 @@ async def async_get_config_entry_diagnostics(
     coordinator = entry.runtime_data.coordinator
     reading = coordinator.data
     host, port = str(entry.data[CONF_HOST]), str(entry.data[CONF_PORT])
-    diagnostics = async_redact_data(
+    return async_redact_data(
         {
             "entry": {
                 "title": entry.title,
@@ -62,7 +62,8 @@ async def async_get_config_entry_diagnostics(
             },
             "device_type": entry.runtime_data.device_type.value,
             "identity": _as_dict(coordinator.identity),
-            "coordinator": coordinator.diagnostics(),
+            # Error messages name the device's address: replace it there.
+            "coordinator": _scrub(coordinator.diagnostics(), (f"{host}:{port}", host)),
             "surplus_charging": (
                 entry.runtime_data.charging.diagnostics() if entry.runtime_data.charging else None
             ),
@@ -73,4 +74,3 @@ async def async_get_config_entry_diagnostics(
         },
         TO_REDACT,
     )
-    return dict(_scrub(diagnostics, (f"{host}:{port}", host)))
