@@ -24,6 +24,8 @@ from simulator.modbus_server import ModbusTcpServer
 from simulator.model import SiteModel
 from simulator.pac2200 import Pac2200Device
 
+from .sites import site  # noqa: F401  (the fixture of the surplus charging tests)
+
 E3DC_SERIAL = "S10-SIM-000001"
 
 

@@ -22,8 +22,7 @@ from custom_components.solar_wallbox.diagnostics import async_get_config_entry_d
 from custom_components.solar_wallbox.drivers.modbus import ModbusConnection, ModbusError
 from simulator.car import CarConfig
 
-from .test_surplus import MARIA_TAG, Site, W
-from .test_surplus import site as site  # noqa: PLC0414  (the fixture, used by name)
+from .sites import MARIA_TAG, Site, W
 
 COMPONENT = Path(__file__).resolve().parent.parent / "custom_components" / "solar_wallbox"
 UNKNOWN_TAG = "0BADC0FFEE1234"

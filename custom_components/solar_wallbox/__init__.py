@@ -17,6 +17,7 @@ from .models import RuntimeData
 from .rawlog import async_start_rawlog
 from .rcm import RcmMonitor
 from .services import async_setup_services
+from .store import ChargingStore, async_load_memory
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -60,7 +61,13 @@ async def async_setup_entry(hass: HomeAssistant, entry: SolarWallboxConfigEntry)
         device_info=devices.device_info(device_type, str(entry.unique_id), coordinator.identity),
     )
     if device_type is DeviceType.AMTRON:
-        entry.runtime_data.charging = ChargingManager(hass, entry, coordinator)
+        # The controller's memory first (store.py): the lockout is in place before the
+        # first decision, whichever entities are enabled and whatever loads first.
+        store = ChargingStore(hass, entry.entry_id)
+        loaded = await async_load_memory(hass, entry, store)
+        manager = ChargingManager(hass, entry, coordinator, store, loaded.memory)
+        entry.runtime_data.charging = manager
+        manager.start()
     entry.async_on_unload(entry.add_update_listener(_async_update_listener))
     await hass.config_entries.async_forward_entry_setups(entry, devices.PLATFORMS[device_type])
     _remove_stale_entities(hass, entry)
@@ -68,9 +75,6 @@ async def async_setup_entry(hass: HomeAssistant, entry: SolarWallboxConfigEntry)
         # After the platforms: the device exists, so events carry its id.
         entry.runtime_data.rcm = RcmMonitor(hass, coordinator)
         entry.runtime_data.rcm.start()
-    if entry.runtime_data.charging is not None:
-        # After the platforms: the restored switch, mode and settings are in place.
-        entry.runtime_data.charging.start()
     # PAC2200 and DCTR: the raw measurement log, if enabled (a failure raises an issue).
     entry.runtime_data.rawlog = await async_start_rawlog(hass, entry, coordinator)
     return True
@@ -99,6 +103,12 @@ async def _async_update_listener(hass: HomeAssistant, entry: SolarWallboxConfigE
     await hass.config_entries.async_reload(entry.entry_id)
 
 
+async def async_remove_entry(hass: HomeAssistant, entry: SolarWallboxConfigEntry) -> None:
+    """Delete what the entry kept in storage (a wallbox's surplus charging memory)."""
+    if entry.data.get(CONF_DEVICE_TYPE) == DeviceType.AMTRON:
+        await ChargingStore(hass, entry.entry_id).async_remove()
+
+
 async def async_unload_entry(hass: HomeAssistant, entry: SolarWallboxConfigEntry) -> bool:
     """Unload the platforms and close the connection."""
     runtime = entry.runtime_data
@@ -106,6 +116,8 @@ async def async_unload_entry(hass: HomeAssistant, entry: SolarWallboxConfigEntry
         entry, devices.PLATFORMS[runtime.device_type]
     )
     if unloaded:
+        if runtime.charging is not None:
+            await runtime.charging.async_close()
         if runtime.rawlog is not None:
             await runtime.rawlog.async_stop()
         await runtime.coordinator.async_shutdown()

@@ -22,6 +22,7 @@ from homeassistant.util import dt as dt_util
 
 from .charging.controller import SurplusController
 from .charging.model import (
+    LOCKOUT_STATE_UNREADABLE,
     ChargeMode,
     Decision,
     RcmInput,
@@ -40,12 +41,15 @@ from .const import (
     CONF_VEHICLES,
     DEFAULT_MAX_CURRENT,
     DOMAIN,
+    ENTITY_SETTING_SCALES,
+    INT_SETTINGS,
     LOGGER,
 )
 from .drivers.amtron import AmtronClient, AmtronData
 from .drivers.e3dc import E3dcData
 from .drivers.modbus import ModbusError
 from .drivers.pac2200 import Pac2200Data
+from .store import ChargingMemory, ChargingStore, SessionMemory, tag_fingerprint
 
 if TYPE_CHECKING:
     from .coordinator import Reading, SolarWallboxCoordinator
@@ -71,25 +75,6 @@ OPTION_SETTINGS: Final = (
     "initial_current",
     "initial_duration",
 )
-# Settings the user changes through entities (restored after a restart).
-ENTITY_SETTINGS: Final = (
-    "min_current",
-    "max_current",
-    "grid_target",
-    "priority_soc",
-    "support_soc",
-    "session_energy_limit",
-)
-INT_SETTINGS: Final = frozenset(
-    {
-        "phases",
-        "daily_start_budget",
-        "idle_current",
-        "initial_current",
-        "min_current",
-        "max_current",
-    }
-)
 STALE_REPAIR_AFTER: Final = timedelta(minutes=2)
 # Another energy manager (or a person) changing register 1000 behind our back: this many
 # overwrites within the window raise a repair issue; none for a window clears it.
@@ -99,6 +84,8 @@ ISSUE_CHARGER_UNREACHABLE: Final = "charger_unreachable"
 ISSUE_SITE_DATA_STALE: Final = "site_data_stale"
 ISSUE_OVERWRITTEN: Final = "current_limit_overwritten"
 ISSUE_RCM_LOCKOUT: Final = "rcm_lockout"
+# The lockout's translation when it was latched because the saved state was unreadable.
+ISSUE_RCM_LOCKOUT_UNREADABLE: Final = "rcm_lockout_state_unreadable"
 
 
 def settings_from_options(options: dict[str, Any]) -> Settings:
@@ -137,17 +124,30 @@ class ChargingManager:
         hass: HomeAssistant,
         entry: SolarWallboxConfigEntry,
         coordinator: SolarWallboxCoordinator[Any, AmtronData],
+        store: ChargingStore,
+        memory: ChargingMemory,
     ) -> None:
-        """Prepare the manager; :meth:`start` attaches it."""
+        """Prepare the manager from its remembered state; :meth:`start` attaches it."""
         self.hass = hass
         self.entry = entry
         self.coordinator = coordinator
-        self.settings = settings_from_options(dict(entry.options))
+        self.store = store
+        self._entity_settings: dict[str, float] = dict(memory.settings)
+        self._entity_mode: ChargeMode | None = memory.mode
+        self.settings = self._settings()
         self.controller = SurplusController(self.settings)
-        self.enabled = False
+        self.controller.restore_lockout(memory.lockout)
+        if memory.starts_date is not None:
+            self.controller.restore_day(starts_today=memory.starts_today, day=memory.starts_date)
+        self.enabled = memory.enabled
         self.decision: Decision | None = None
         self.history: deque[dict[str, Any]] = deque(maxlen=DECISION_HISTORY)
-        self.session_solar_energy = 0.0  # Wh
+        # The session's solar energy (Wh); checked against the charger at the first reading.
+        self._remembered_session = memory.session
+        self.session_solar_energy = memory.session.solar_energy if memory.session else 0.0
+        self._session_id: tuple[str | None, str | None] | None = None
+        self._saved = memory
+        self._closed = False
         self._session_last: datetime | None = None
         self._vehicle: str | None = None
         self._listeners: list[Callable[[], None]] = []
@@ -212,6 +212,60 @@ class ChargingManager:
         entry = self._linked_entry(key)
         return entry.runtime_data.coordinator if entry is not None else None
 
+    def _settings(self) -> Settings:
+        """The options' settings with what the user changed through entities on top."""
+        settings = settings_from_options(dict(self.entry.options))
+        changes: dict[str, Any] = dict(self._entity_settings)
+        if changes.get("min_current", 0) > changes.get("max_current", settings.max_current):
+            changes.pop("min_current")
+        if self._entity_mode is not None:
+            changes["mode"] = self._entity_mode
+        return dataclasses.replace(settings, **changes)
+
+    # -- memory (store.py) ------------------------------------------------------------------
+
+    def memory(self) -> ChargingMemory:
+        """What must survive a restart, as it is now."""
+        session = None
+        if self._session_id is not None or self.session_solar_energy > 0:
+            start, tag = self._session_id or (None, None)
+            data = self._wallbox_data()
+            metered = data.session_energy if data is not None else None
+            session = SessionMemory(
+                solar_energy=round(self.session_solar_energy, 3),
+                start=start,
+                tag=tag,
+                metered=float(metered) if metered is not None else None,
+            )
+        return ChargingMemory(
+            lockout=self.controller.lockout,
+            starts_today=self.controller.starts_today,
+            starts_date=self.controller.starts_day,
+            session=session,
+            enabled=self.enabled,
+            mode=self._entity_mode,
+            settings=dict(self._entity_settings),
+        )
+
+    async def _async_persist(self) -> None:
+        """Save what changed: the lockout at once, everything else within a few seconds."""
+        memory = self.memory()
+        if memory == self._saved:
+            return
+        lockout_changed = memory.lockout != self._saved.lockout
+        self._saved = memory
+        if lockout_changed:
+            await self.store.async_save_memory(memory)
+        else:
+            self.store.async_delay_save_memory(memory)
+
+    async def async_close(self) -> None:
+        """Stop deciding and write the memory now (the entry unloads; the next setup reads it)."""
+        async with self._lock:
+            self._closed = True
+            self._saved = self.memory()
+            await self.store.async_save_memory(self._saved)
+
     @callback
     def add_listener(self, update: Callable[[], None]) -> CALLBACK_TYPE:
         """Call ``update`` after each decision (entities refresh their state)."""
@@ -233,7 +287,13 @@ class ChargingManager:
         await self.async_evaluate()
 
     async def async_update_setting(self, name: str, value: Any) -> None:
-        """Change one controller setting (from an entity) and decide again."""
+        """Change one controller setting (from an entity), remember it and decide again."""
+        if name == "mode":
+            self._entity_mode = ChargeMode(value)
+        elif name in ENTITY_SETTING_SCALES:
+            self._entity_settings[name] = value
+        else:
+            raise ValueError(name)
         self.settings = dataclasses.replace(self.settings, **{name: value})
         self.controller.settings = self.settings
         await self.async_evaluate()
@@ -312,7 +372,20 @@ class ChargingManager:
             # Linked but not loaded: the alarm state is unknown, which counts as stale.
             return RcmInput(measured_at=None, alarm=None, link_ok=False)
         state = monitor.state
-        return RcmInput(measured_at=state.measured_at, alarm=state.alarm, link_ok=state.link_ok)
+        raised = [name for name, on in (("A", state.alarm_a), ("B", state.alarm_b)) if on]
+        detail = None
+        if raised:
+            detail = "+".join(raised) + (f": {', '.join(state.bands)}" if state.bands else "")
+        return RcmInput(
+            measured_at=state.measured_at,
+            alarm=state.alarm,
+            link_ok=state.link_ok,
+            detail=detail,
+        )
+
+    def _wallbox_data(self) -> AmtronData | None:
+        reading = self.coordinator.data
+        return reading.data if reading is not None else None
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -337,7 +410,10 @@ class ChargingManager:
     async def async_evaluate(self) -> None:
         """Take one decision from the latest inputs and apply it."""
         async with self._lock:
+            if self._closed:
+                return
             await self._evaluate()
+            await self._async_persist()
         for update in list(self._listeners):
             update()
 
@@ -417,7 +493,12 @@ class ChargingManager:
 
     def _check_lockout(self) -> None:
         """A fixable repair issue while a residual current alarm holds charging at 0 A."""
-        if self.controller.rcm_latched:
+        lockout = self.controller.lockout
+        if lockout.latched:
+            unreadable = lockout.alarm == LOCKOUT_STATE_UNREADABLE
+            since = (
+                dt_util.as_local(lockout.since).strftime("%Y-%m-%d %H:%M") if lockout.since else "?"
+            )
             ir.async_create_issue(
                 self.hass,
                 DOMAIN,
@@ -425,8 +506,12 @@ class ChargingManager:
                 is_fixable=True,
                 is_persistent=False,
                 severity=ir.IssueSeverity.CRITICAL,
-                translation_key=ISSUE_RCM_LOCKOUT,
-                translation_placeholders={"title": self.entry.title},
+                translation_key=ISSUE_RCM_LOCKOUT_UNREADABLE if unreadable else ISSUE_RCM_LOCKOUT,
+                translation_placeholders={
+                    "title": self.entry.title,
+                    "alarm": lockout.alarm or "?",
+                    "since": since,
+                },
                 data={"entry_id": self.entry.entry_id},
             )
         else:
@@ -488,10 +573,22 @@ class ChargingManager:
         self, now: datetime, site: SiteInput | None, wallbox: WallboxInput, decision: Decision
     ) -> None:
         """Integrate the solar part of the car's power over the session."""
+        remembered, self._remembered_session = self._remembered_session, None
         if not wallbox.connected:
             self.session_solar_energy = 0.0
             self._session_last = None
+            self._session_id = None
             return
+        data = self._wallbox_data()
+        start = data.session_start.isoformat() if data and data.session_start else None
+        tag = tag_fingerprint(wallbox.rfid_tag)
+        if remembered is not None and not remembered.continues(start, tag, wallbox.session_energy):
+            # Home Assistant was down while one session ended and another began.
+            self.session_solar_energy = 0.0
+        # What identifies the session in the store; a value missing for one poll (0xFFFF)
+        # keeps the one seen before.
+        previous = self._session_id or (None, None)
+        self._session_id = (start or previous[0], tag or previous[1])
         last, self._session_last = self._session_last, now
         if last is None or site is None:
             return
@@ -568,5 +665,6 @@ class ChargingManager:
         return {
             "enabled": self.enabled,
             "settings": settings,
+            "stored_state": self.memory().to_json(),
             "decisions": list(self.history),
         }

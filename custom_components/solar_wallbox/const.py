@@ -26,6 +26,28 @@ DEFAULT_MAX_CURRENT: Final = 16
 MIN_SCAN_INTERVAL: Final = 1
 MAX_SCAN_INTERVAL: Final = 60
 
+# Controller settings the user changes through number entities (kept in the state store,
+# see store.py): name -> entity value × scale = setting value.
+ENTITY_SETTING_SCALES: Final = {
+    "min_current": 1.0,
+    "max_current": 1.0,
+    "grid_target": 1.0,
+    "priority_soc": 1.0,
+    "support_soc": 1.0,
+    "session_energy_limit": 1000.0,  # entity kWh, setting Wh
+}
+# Settings that are whole numbers.
+INT_SETTINGS: Final = frozenset(
+    {
+        "phases",
+        "daily_start_budget",
+        "idle_current",
+        "initial_current",
+        "min_current",
+        "max_current",
+    }
+)
+
 # Energy is not integrated across a gap longer than this many poll intervals.
 ENERGY_MAX_GAP_INTERVALS: Final = 3
 

@@ -10,7 +10,6 @@ from homeassistant.components.number import (
     NumberEntity,
     NumberEntityDescription,
     NumberMode,
-    RestoreNumber,
 )
 from homeassistant.const import (
     PERCENTAGE,
@@ -26,7 +25,13 @@ from homeassistant.helpers.device_registry import DeviceInfo
 
 from .charging_entities import ChargingEntity
 from .charging_manager import ChargingManager
-from .const import CONF_MAX_CURRENT, DEFAULT_MAX_CURRENT, DOMAIN, DeviceType
+from .const import (
+    CONF_MAX_CURRENT,
+    DEFAULT_MAX_CURRENT,
+    DOMAIN,
+    ENTITY_SETTING_SCALES,
+    DeviceType,
+)
 from .coordinator import SolarWallboxCoordinator
 from .drivers.amtron import (
     COMM_TIMEOUT_RANGE,
@@ -285,13 +290,13 @@ SETTING_NUMBERS: tuple[SettingDescription, ...] = (
         native_step=0.5,
         native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
         device_class=NumberDeviceClass.ENERGY,
-        scale=1000.0,
+        scale=ENTITY_SETTING_SCALES["session_energy_limit"],
     ),
 )
 
 
-class SettingNumber(ChargingEntity, RestoreNumber):
-    """One controller setting; restored after a restart."""
+class SettingNumber(ChargingEntity, NumberEntity):
+    """One controller setting (kept in the state store, see store.py)."""
 
     entity_description: SettingDescription
     _attr_mode = NumberMode.BOX
@@ -303,13 +308,6 @@ class SettingNumber(ChargingEntity, RestoreNumber):
         super().__init__(manager, device_info, description.key)
         self.entity_description = description
 
-    async def async_added_to_hass(self) -> None:
-        """Restore the last value into the controller."""
-        await super().async_added_to_hass()
-        last = await self.async_get_last_number_data()
-        if last is not None and last.native_value is not None:
-            await self._apply(last.native_value, validate=False)
-
     @property
     def native_value(self) -> float:
         """The setting as the controller uses it."""
@@ -318,9 +316,6 @@ class SettingNumber(ChargingEntity, RestoreNumber):
 
     async def async_set_native_value(self, value: float) -> None:
         """Change the setting."""
-        await self._apply(value, validate=True)
-
-    async def _apply(self, value: float, *, validate: bool) -> None:
         setting = self.entity_description.setting
         settings = self.manager.settings
         scaled = value * self.entity_description.scale
@@ -328,11 +323,9 @@ class SettingNumber(ChargingEntity, RestoreNumber):
         low = new if setting == "min_current" else settings.min_current
         high = new if setting == "max_current" else settings.max_current
         if low > high:
-            if validate:
-                raise ServiceValidationError(
-                    translation_domain=DOMAIN,
-                    translation_key="min_above_max",
-                    translation_placeholders={"minimum": str(low), "maximum": str(high)},
-                )
-            return
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="min_above_max",
+                translation_placeholders={"minimum": str(low), "maximum": str(high)},
+            )
         await self.manager.async_update_setting(setting, new)

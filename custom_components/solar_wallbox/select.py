@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.components.select import SelectEntity
-from homeassistant.helpers.restore_state import RestoreEntity
 
 from .charging.model import ChargeMode
 from .charging_entities import ChargingEntity
@@ -30,20 +29,13 @@ async def async_setup_entry(
         async_add_entities([ChargeModeSelect(manager, entry.runtime_data.device_info)])
 
 
-class ChargeModeSelect(ChargingEntity, SelectEntity, RestoreEntity):
-    """PV only, Min+PV, Fast or Off."""
+class ChargeModeSelect(ChargingEntity, SelectEntity):
+    """PV only, Min+PV, Fast or Off (kept in the state store, see store.py)."""
 
     def __init__(self, manager: Any, device_info: Any) -> None:
         """Bind the select to the manager."""
         super().__init__(manager, device_info, "charge_mode")
         self._attr_options = [mode.value for mode in ChargeMode]
-
-    async def async_added_to_hass(self) -> None:
-        """Restore the last mode."""
-        await super().async_added_to_hass()
-        last = await self.async_get_last_state()
-        if last is not None and last.state in self._attr_options:
-            await self.manager.async_update_setting("mode", ChargeMode(last.state))
 
     @property
     def current_option(self) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,9 +17,7 @@ from homeassistant.components.sensor import (
 from homeassistant.const import PERCENTAGE, Platform, UnitOfEnergy, UnitOfPower, UnitOfTime
 from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
-from homeassistant.helpers.restore_state import RestoreEntity
 from homeassistant.helpers.typing import StateType
-from homeassistant.util import dt as dt_util
 
 from . import amtron, dctr, e3dc, pac2200
 from .charging.model import Reason
@@ -79,13 +76,8 @@ async def async_setup_entry(
             )
             entities.append(RfidSensor(coordinator, runtime.device_info, entry))
             if runtime.charging is not None:
-                restoring = {
-                    "decision_reason": DecisionSensor,
-                    "starts_today": StartsTodaySensor,
-                    "session_solar_energy": SessionSolarEnergySensor,
-                }
                 entities.extend(
-                    restoring.get(d.key, ChargingSensor)(runtime.charging, runtime.device_info, d)
+                    ChargingSensor(runtime.charging, runtime.device_info, d)
                     for d in CHARGING_SENSORS
                 )
     add_entities(entry, Platform.SENSOR, async_add_entities, entities)
@@ -336,47 +328,3 @@ class RfidSensor(SolarWallboxEntity[Coordinator], SensorEntity):
     def extra_state_attributes(self) -> Mapping[str, Any]:
         """The raw tag."""
         return {"tag": self._tag}
-
-
-class DecisionSensor(ChargingSensor, RestoreEntity):
-    """The decision reason; an RCM lockout survives a restart (it needs an acknowledgement)."""
-
-    async def async_added_to_hass(self) -> None:
-        """Re-latch the RCM lockout if it was active before the restart."""
-        await super().async_added_to_hass()
-        last = await self.async_get_last_state()
-        if last is not None and last.state in (Reason.RCM_ALARM, Reason.RCM_LATCHED):
-            self.manager.controller.rcm_latched = True
-
-
-class StartsTodaySensor(ChargingSensor, RestoreEntity):
-    """Starts today; the count survives a restart on the same day (for the start budget)."""
-
-    async def async_added_to_hass(self) -> None:
-        """Restore today's count."""
-        await super().async_added_to_hass()
-        last = await self.async_get_last_state()
-        today = dt_util.now().date()
-        if (
-            last is not None
-            and last.state.isdigit()
-            and dt_util.as_local(last.last_changed).date() == today
-        ):
-            self.manager.controller.restore_day(starts_today=int(last.state), day=today)
-
-
-class SessionSolarEnergySensor(ChargingSensor, RestoreEntity):
-    """Solar energy of the running session; a restart mid-session continues the count."""
-
-    async def async_added_to_hass(self) -> None:
-        """Restore the count; the manager drops it if the car left meanwhile."""
-        await super().async_added_to_hass()
-        last = await self.async_get_last_state()
-        if last is None or self.manager.session_solar_energy > 0:
-            return
-        try:
-            kwh = float(last.state)
-        except ValueError:
-            return
-        if math.isfinite(kwh) and kwh > 0:
-            self.manager.session_solar_energy = kwh * 1000

@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.components.switch import SwitchEntity
-from homeassistant.const import STATE_ON
-from homeassistant.helpers.restore_state import RestoreEntity
 
 from .charging_entities import ChargingEntity
 
@@ -30,19 +28,15 @@ async def async_setup_entry(
         async_add_entities([SurplusChargingSwitch(manager, entry.runtime_data.device_info)])
 
 
-class SurplusChargingSwitch(ChargingEntity, SwitchEntity, RestoreEntity):
-    """On: the controller drives the charging current. Off: it writes nothing."""
+class SurplusChargingSwitch(ChargingEntity, SwitchEntity):
+    """On: the controller drives the charging current. Off: it writes nothing.
+
+    The state is the manager's (kept in the state store, see store.py).
+    """
 
     def __init__(self, manager: Any, device_info: Any) -> None:
         """Bind the switch to the manager."""
         super().__init__(manager, device_info, "surplus_charging")
-
-    async def async_added_to_hass(self) -> None:
-        """Restore the last state (without an extra start/stop cycle)."""
-        await super().async_added_to_hass()
-        last = await self.async_get_last_state()
-        if last is not None and last.state == STATE_ON:
-            self.manager.enabled = True
 
     @property
     def is_on(self) -> bool:

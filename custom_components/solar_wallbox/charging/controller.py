@@ -14,6 +14,7 @@ from datetime import date, datetime
 from .model import (
     ChargeMode,
     Decision,
+    Lockout,
     RcmInput,
     Reason,
     Settings,
@@ -66,6 +67,8 @@ class SurplusController:
     stop_energy: float = 0.0  # Wh
     starts_today: int = 0
     rcm_latched: bool = False
+    rcm_latched_at: datetime | None = None
+    rcm_alarm: str | None = None  # which alarm latched (or LOCKOUT_STATE_UNREADABLE)
     _day: date | None = None
     _last_site_at: datetime | None = None
     _last_wallbox_at: datetime | None = None
@@ -82,6 +85,28 @@ class SurplusController:
     def acknowledge_rcm(self) -> None:
         """The user acknowledges an RCM alarm; it unlatches once the alarm is gone."""
         self._ack_requested = True
+
+    @property
+    def lockout(self) -> Lockout:
+        """The lockout as it must be remembered across restarts."""
+        return Lockout(
+            latched=self.rcm_latched,
+            since=self.rcm_latched_at,
+            alarm=self.rcm_alarm,
+            acknowledged=self._ack_requested and self.rcm_latched,
+        )
+
+    def restore_lockout(self, lockout: Lockout) -> None:
+        """Take over a remembered lockout (after a restart)."""
+        self.rcm_latched = lockout.latched
+        self.rcm_latched_at = lockout.since
+        self.rcm_alarm = lockout.alarm
+        self._ack_requested = lockout.acknowledged and lockout.latched
+
+    @property
+    def starts_day(self) -> date | None:
+        """The day ``starts_today`` counts for (None before the first decision)."""
+        return self._day
 
     @property
     def last_written(self) -> int | None:
@@ -335,7 +360,10 @@ class SurplusController:
         if rcm is None:
             return None
         if rcm.alarm:
+            if not self.rcm_latched or self.rcm_latched_at is None:
+                self.rcm_latched_at = now
             self.rcm_latched = True
+            self.rcm_alarm = rcm.detail or self.rcm_alarm
             self._ack_requested = False
             return Reason.RCM_ALARM
         stale = (
@@ -349,6 +377,8 @@ class SurplusController:
             if not self._ack_requested:
                 return Reason.RCM_LATCHED
             self.rcm_latched = False
+            self.rcm_latched_at = None
+            self.rcm_alarm = None
             self._ack_requested = False
         return None
 

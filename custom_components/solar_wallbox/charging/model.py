@@ -159,6 +159,26 @@ class RcmInput:
     measured_at: datetime | None
     alarm: bool | None
     link_ok: bool
+    detail: str | None = None  # which alarm, e.g. "A: dc" (shown, remembered with the latch)
+
+
+# The lockout's ``alarm`` when it was latched because the saved state could not be read.
+LOCKOUT_STATE_UNREADABLE = "state_unreadable"
+
+
+@dataclass(frozen=True, slots=True)
+class Lockout:
+    """The residual current lockout: what the controller must never forget.
+
+    ``latched`` holds charging at 0 A after an alarm until the user acknowledges it and
+    the alarm is gone; ``acknowledged`` is an acknowledgement given and not yet used (it
+    releases the latch at the first fresh reading without an alarm; a new alarm cancels it).
+    """
+
+    latched: bool = False
+    since: datetime | None = None
+    alarm: str | None = None
+    acknowledged: bool = False
 
 
 @dataclass(frozen=True, slots=True)
