@@ -7,7 +7,9 @@ e.g. the magic at PDU 40000 is manual register 40001). Encoding:
 - ASCII strings: 16 registers (32 bytes), NUL padded, first character in the high byte.
 - Byte pairs (firmware, autarky/self-consumption): high byte first value, low byte second.
 
-PDU 40000..40135 is defined (holes read 0); reads outside raise exception 02. The device
+PDU 40000..40136 is defined, the whole block a real S10 answers (holes read 0; the last
+register holds the SG-Ready state, which our driver does not read); reads outside raise
+exception 02. The device
 is read-only: every write raises exception 02 (illegal data address).
 """
 
@@ -16,7 +18,7 @@ from .model import SiteModel
 
 E3DC_MAGIC = 0xE3DC
 FIRST_REGISTER = 40000
-LAST_REGISTER = 40135
+LAST_REGISTER = 40136
 REGISTER_COUNT = LAST_REGISTER - FIRST_REGISTER + 1
 
 # PDU addresses (manual register number = PDU + 1).
@@ -43,6 +45,7 @@ DC_VOLTAGE = 40095  # manual 40096..40098
 DC_CURRENT = 40098  # manual 40099..40101 (0.01 A)
 DC_POWER = 40101  # manual 40102..40104
 POWER_METERS = 40104  # manual 40105 + 4·i: type, then L1/L2/L3 as i16
+SG_READY = 40136  # manual 40137: SG-Ready state (served for third-party clients)
 
 STRING_REGISTERS = 16
 DC_STRINGS = 3
@@ -80,6 +83,8 @@ class E3dcDevice:
         """Report 0x0000 instead of 0xE3DC at PDU 40000 (not an E3DC)."""
         self.emergency_power = EMERGENCY_NOT_ACTIVE
         self.ems_status = EMS_EMERGENCY_POWER_POSSIBLE
+        self.sg_ready_state = 0
+        """SG-Ready state at PDU 40136 (0 unless a test sets it)."""
         self.wallbox_power_w = 0
         """E3DC-managed wallbox power (40077); not a third-party wallbox."""
         self.wallbox_solar_power_w = 0
@@ -87,7 +92,7 @@ class E3dcDevice:
         """Control words of E3DC's own wallboxes 0..7."""
 
     def registers(self) -> list[int]:
-        """The full image PDU 40000..40135, index 0 = PDU 40000."""
+        """The full image PDU 40000..40136, index 0 = PDU 40000."""
         model = self.model
         image = [0] * REGISTER_COUNT
 
@@ -121,10 +126,11 @@ class E3dcDevice:
             put(DC_CURRENT + i, [_u16(string.current_a * 100.0)])
             put(DC_POWER + i, [_u16(string.power_w)])
         put(POWER_METERS, [METER_TYPE_ROOT, *(_i16(p) for p in model.grid_phase_w())])
+        put(SG_READY, [self.sg_ready_state & 0xFFFF])
         return image
 
     def read_registers(self, address: int, count: int) -> list[int]:
-        """Slice of the image; exception 02 if any address is outside 40000..40135."""
+        """Slice of the image; exception 02 if any address is outside 40000..40136."""
         if address < FIRST_REGISTER or address + count - 1 > LAST_REGISTER:
             raise ModbusDeviceError(ExceptionCode.ILLEGAL_DATA_ADDRESS)
         start = address - FIRST_REGISTER

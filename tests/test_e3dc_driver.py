@@ -36,7 +36,7 @@ async def test_identify(client: E3dcClient, e3dc_sim: SimulatedDevice) -> None:
     assert identity.serial == E3DC_SERIAL
     assert identity.firmware == "S10_2024_05"
     assert identity.modbus_version == "1.90"
-    assert identity.register_count == 136
+    assert identity.register_count == 137  # 40000..40136
 
 
 async def test_wrong_magic_is_wrong_device(client: E3dcClient, e3dc_sim: SimulatedDevice) -> None:

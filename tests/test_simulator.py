@@ -238,9 +238,17 @@ async def test_ems_and_wallbox_words_settable(device: E3dcDevice, client: RawCli
 async def test_exception_outside_defined_range(client: RawClient) -> None:
     assert await client.read_exception(39999, 1) == 2
     assert await client.read_exception(39999, 2) == 2
-    assert await client.read_exception(40135, 2) == 2
+    assert await client.read_exception(40136, 2) == 2
     assert await client.read_exception(0, 10) == 2
     assert await client.read(40135, 1) == [0]
+
+
+async def test_the_whole_block_a_real_s10_answers(device: E3dcDevice, client: RawClient) -> None:
+    """40000 up to and including 40136 (the SG-Ready state): third-party clients read it."""
+    device.sg_ready_state = 2
+    assert len(await client.read(40012, 125)) == 125
+    assert await client.read(40136, 1) == [2]
+    assert (await client.read(40002, 1))[0] == 137
     assert len(await client.read(40011, 125)) == 125
 
 
@@ -368,7 +376,7 @@ async def test_fault_freeze(model: SiteModel, server: ModbusTcpServer, client: R
     model.pv_override = 3000.0  # changed before any read: must not show
     model.step(10.0)
     assert await client.read(40067, 8) == before
-    assert await client.read_exception(40136, 1) == 2  # same address rules while frozen
+    assert await client.read_exception(40137, 1) == 2  # same address rules while frozen
     server.faults.freeze = False
     assert i32_low_word_first(await client.read(40067, 2), 40067, 40067) == 3000
 
