@@ -143,7 +143,9 @@ def _ignore_unsolicited_answers(client: AsyncModbusTcpClient) -> None:
     that arrives when that future is already done (a duplicated or unsolicited answer from
     a device or anything else on the LAN) raised InvalidStateError inside asyncio's
     data_received and was logged as an error, and a second frame arriving together with
-    the answer was kept and handed to the next request as its answer.
+    the answer was kept and handed to the next request as its answer. Bytes that cannot
+    be the awaited answer (none awaited, not Modbus TCP, longer than any frame) are
+    dropped before pymodbus sees them.
     """
     ctx: Any = getattr(client, "ctx", None)
     original = getattr(ctx, "callback_data", None)
@@ -152,20 +154,34 @@ def _ignore_unsolicited_answers(client: AsyncModbusTcpClient) -> None:
 
     def callback_data(data: bytes, addr: tuple[str, int] | None = None) -> int:
         future: asyncio.Future[Any] = ctx.response_future
-        if future.done():
-            _LOGGER.debug("ignoring %d unsolicited bytes", len(data))
-            return len(data)
-        if len(data) > MAX_BUFFERED_BYTES or (len(data) >= 4 and data[2:4] != b"\x00\x00"):
-            # Too long for any answer, or not Modbus TCP (protocol id 0): garbage. Drop it
-            # here rather than let it pile up, or let pymodbus >= 3.10 log hex dumps of it.
-            _LOGGER.debug("dropping %d bytes that are no Modbus answer", len(data))
-            return len(data)
         used: int = original(data, addr)
         # One request at a time: once the answer is taken, whatever follows it in the
         # buffer cannot belong to us (pymodbus < 3.10 would hand it to the next request).
         return len(data) if future.done() else used
 
     ctx.callback_data = callback_data
+
+    received = getattr(ctx, "datagram_received", None)
+    if received is None or not hasattr(ctx, "recv_buffer"):
+        return  # pragma: no cover  (a pymodbus without this structure)
+
+    def datagram_received(data: bytes, addr: tuple[str, int] | None) -> None:
+        # Before pymodbus sees the bytes: from 3.10 it keeps the last 20 received chunks
+        # for error reports and, with debug logging on, writes a hex dump of each (256 kB
+        # of garbage per read: megabytes of log lines).
+        pending: bytes = ctx.recv_buffer
+        head = pending[:4] + data[: max(0, 4 - len(pending))]
+        if (
+            ctx.response_future.done()
+            or len(pending) + len(data) > MAX_BUFFERED_BYTES
+            or (len(head) >= 4 and head[2:4] != b"\x00\x00")
+        ):
+            _LOGGER.debug("dropping %d bytes that are no awaited Modbus answer", len(data))
+            ctx.recv_buffer = b""
+            return
+        received(data, addr)
+
+    ctx.datagram_received = datagram_received
 
 
 class ModbusConnection:
