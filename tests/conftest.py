@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +32,27 @@ E3DC_SERIAL = "S10-SIM-000001"
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: Any) -> None:
     """Load custom_components/ in every test."""
+
+
+# Loggers through which Home Assistant reports the use of deprecated APIs (report_usage).
+DEPRECATION_LOGGERS = ("homeassistant.helpers.frame", "homeassistant.helpers.deprecation")
+
+
+@pytest.fixture(autouse=True)
+def no_deprecated_api_use(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Fail a test in which Home Assistant reports our use of a deprecated API.
+
+    Home Assistant logs these reports instead of raising DeprecationWarning, so
+    ``-W error::DeprecationWarning`` (pyproject.toml) alone would not see them.
+    """
+    yield
+    reports = [
+        record.getMessage()
+        for when in ("setup", "call", "teardown")
+        for record in caplog.get_records(when)
+        if record.name in DEPRECATION_LOGGERS and "solar_wallbox" in record.getMessage()
+    ]
+    assert not reports, f"deprecated Home Assistant API used: {reports}"
 
 
 @pytest.fixture(autouse=True)

@@ -11,6 +11,7 @@ is saved.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import random
 import string
@@ -234,13 +235,12 @@ async def _device_form(hass: HomeAssistant, kind: str) -> str:
 
 
 def _error_keys(hass: HomeAssistant) -> set[str]:
-    from homeassistant.helpers.json import json_loads  # noqa: PLC0415
 
     from custom_components.solar_wallbox import config_flow  # noqa: PLC0415
 
     path = config_flow.__file__.replace("config_flow.py", "translations/en.json")
     with open(path, encoding="utf-8") as file:
-        strings = json_loads(file.read())
+        strings = json.loads(file.read())
     return {*strings["config"]["error"], *strings["options"]["error"]}  # type: ignore[index]
 
 

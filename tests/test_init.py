@@ -13,6 +13,7 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.solar_wallbox.compat import device_by_identifier
 from custom_components.solar_wallbox.const import DOMAIN
 from custom_components.solar_wallbox.diagnostics import async_get_config_entry_diagnostics
 
@@ -80,7 +81,7 @@ async def test_disabled_by_default_and_device_info(
         reg = registry.async_get(entity_id)
         assert reg is not None, entity_id
         assert reg.disabled_by is er.RegistryEntryDisabler.INTEGRATION
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, E3DC_SERIAL)})
+    device = device_by_identifier(dr.async_get(hass), (DOMAIN, E3DC_SERIAL), entry.entry_id)
     assert device is not None
     assert device.manufacturer == "HagerEnergy GmbH"
     assert device.model == "S10 X Compact"

@@ -237,7 +237,9 @@ class SolarWallboxConfigFlow(ConfigFlow, domain=DOMAIN):
             found = await _try_identify(device_type, data, errors)
             if found is not None:
                 await self.async_set_unique_id(found.unique_id)
-                self._abort_if_unique_id_configured(updates=data)
+                # The entry's update listener reloads it once when the address changed
+                # (a reload here as well would reload it twice: an error from 2026.12).
+                self._abort_if_unique_id_configured(updates=data, reload_on_update=False)
                 return self.async_create_entry(
                     title=found.title,
                     data={CONF_DEVICE_TYPE: device_type.value, **data},

@@ -13,6 +13,7 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.trigger import TriggerActionType, TriggerInfo
 from homeassistant.helpers.typing import ConfigType
 
+from .compat import device_entry_ids
 from .const import CONF_DEVICE_TYPE, DOMAIN, DeviceType
 from .rcm import EVENT_RCM_ALARM, EVENT_RCM_LINK
 
@@ -32,7 +33,7 @@ def _is_rcm_device(hass: HomeAssistant, device_id: str) -> bool:
     device = dr.async_get(hass).async_get(device_id)
     if device is None:
         return False
-    for entry_id in device.config_entries:
+    for entry_id in device_entry_ids(device):
         entry = hass.config_entries.async_get_entry(entry_id)
         if (
             entry is not None

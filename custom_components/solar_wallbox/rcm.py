@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Final
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 
+from .compat import device_by_identifier
 from .const import DOMAIN, LOGGER
 from .drivers.dctr import DctrData
 
@@ -156,7 +157,7 @@ class RcmMonitor:
 
     def _device_id(self) -> str | None:
         entry = self.coordinator.config_entry
-        device = dr.async_get(self.hass).async_get_device(
-            identifiers={(DOMAIN, str(entry.unique_id))}
+        device = device_by_identifier(
+            dr.async_get(self.hass), (DOMAIN, str(entry.unique_id)), entry.entry_id
         )
         return device.id if device else None
