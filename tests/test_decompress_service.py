@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 from pathlib import Path
@@ -30,6 +31,7 @@ RESULT_KEYS = {
     "truncated",
     "error",
     "sqlite_rows",
+    "limit",
 }
 
 
@@ -83,6 +85,7 @@ async def test_one_file_next_to_its_source(hass: HomeAssistant, allowed: Path) -
         "truncated": True,
         "error": None,
         "sqlite_rows": None,
+        "limit": None,
     }
     assert (allowed / "pac2200log-1700000000.json").read_bytes() == b"".join(lines)
     # Without a response (an automation step), it works just as well.
@@ -115,7 +118,7 @@ async def test_directory_with_bad_files_and_sqlite(hass: HomeAssistant, allowed:
         "pac2200log-1.json",
         "rcmlog-2.json",
     ]
-    with sqlite3.connect(database) as db:
+    with contextlib.closing(sqlite3.connect(database)) as db, db:
         assert db.execute("SELECT COUNT(*) FROM pac2200").fetchone() == (40,)
         assert db.execute("SELECT SUM(raised_alarm_a_dc) FROM rcm").fetchone() == (3,)
 

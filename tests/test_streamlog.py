@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import contextlib
 import gzip
 import json
 import logging
@@ -147,7 +148,7 @@ def test_sample_file_decodes_as_the_manifest_says(name: str, tmp_path: Path) -> 
         assert result.invalid_lines == 0
         # Exactly what a reference decoder gives (no stale bytes anywhere).
         assert output == _reference(SAMPLES / name)
-    with sqlite3.connect(database) as db:
+    with contextlib.closing(sqlite3.connect(database)) as db, db:
         rows = sum(
             db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("pac2200", "rcm")
         )
@@ -395,7 +396,7 @@ def test_sqlite_import(tmp_path: Path) -> None:
     assert [r.sqlite_rows for r in results] == [25, 12]
     # Importing the same files again replaces their rows.
     results = decompress_files(jobs, sqlite=database, overwrite=True)
-    with sqlite3.connect(database) as db:
+    with contextlib.closing(sqlite3.connect(database)) as db, db:
         assert db.execute("SELECT COUNT(*) FROM pac2200").fetchone() == (25,)
         assert db.execute("SELECT COUNT(*) FROM rcm").fetchone() == (12,)
         columns = [row[1] for row in db.execute("PRAGMA table_info(pac2200)")]
@@ -431,7 +432,7 @@ def test_sqlite_rows_from_odd_values() -> None:
 def test_sqlite_error_is_a_per_file_error(tmp_path: Path) -> None:
     source = write(tmp_path / "s.json.gz", gzip_log(pac_lines(3)))
     database = tmp_path / "db.sqlite"
-    with sqlite3.connect(database) as db:
+    with contextlib.closing(sqlite3.connect(database)) as db, db:
         db.execute("CREATE TABLE pac2200 (source TEXT, timestamp INTEGER)")
     [result] = decompress_files([(source, tmp_path / "s.json")], sqlite=database)
     assert str(result.error).startswith("sqlite:")

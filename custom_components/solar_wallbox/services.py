@@ -2,15 +2,20 @@
 
 Decodes the original tool's (and our raw logger's) incomplete gzip logs, see
 :mod:`.streamlog`. Every input and output path must be absolute, free of ``..`` and
-inside ``allowlist_external_dirs`` (symlinks are resolved first, so one leading outside
-is refused). All checks happen before any file is written; a user mistake is a
-translated ``ServiceValidationError``. File work runs in the executor.
+inside ``allowlist_external_dirs``, both as given and with every symbolic link resolved;
+the paths are checked before anything is written (``streamlog.plan_jobs``) and again when
+each file is opened (no symbolic link on the way, inputs regular files). Limits on output,
+time and lines bound every call; a cancelled call stops between two pieces and leaves no
+file under its final name. A user mistake or a limit is a translated
+``ServiceValidationError``. File work runs in the executor.
 """
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import sqlite3
+import threading
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, cast
@@ -30,14 +35,20 @@ if TYPE_CHECKING:
 
 # The decoder (.streamlog) is imported only when the action runs: importing the package
 # must not import it, so ``python -m custom_components.solar_wallbox.streamlog`` works
-# without a runpy warning.
+# without a runpy warning. Its defaults are repeated here for the schema (a test keeps
+# them equal).
 FORMATS: Final = ("raw", "ndjson")
+DEFAULT_MAX_SECONDS: Final = 600
+DEFAULT_MAX_LINES: Final = 20_000_000
 
 ATTR_PATH: Final = "path"
 ATTR_OUTPUT: Final = "output"
 ATTR_OVERWRITE: Final = "overwrite"
 ATTR_FORMAT: Final = "format"
 ATTR_SQLITE: Final = "sqlite"
+ATTR_MAX_OUTPUT: Final = "max_output"  # MB
+ATTR_MAX_SECONDS: Final = "max_seconds"
+ATTR_MAX_LINES: Final = "max_lines"
 
 DECOMPRESS_SCHEMA: Final = vol.Schema(
     {
@@ -46,96 +57,122 @@ DECOMPRESS_SCHEMA: Final = vol.Schema(
         vol.Optional(ATTR_OVERWRITE, default=False): cv.boolean,
         vol.Optional(ATTR_FORMAT, default="raw"): vol.In(FORMATS),
         vol.Optional(ATTR_SQLITE): cv.string,
+        vol.Optional(ATTR_MAX_OUTPUT): vol.All(vol.Coerce(float), vol.Range(min=0.001, max=1e6)),
+        vol.Optional(ATTR_MAX_SECONDS, default=DEFAULT_MAX_SECONDS): vol.All(
+            vol.Coerce(float), vol.Range(min=0.1, max=86_400)
+        ),
+        vol.Optional(ATTR_MAX_LINES, default=DEFAULT_MAX_LINES): vol.All(
+            vol.Coerce(int), vol.Range(min=1, max=10**10)
+        ),
     }
 )
 
 
-def _invalid(key: str, path: str | Path) -> ServiceValidationError:
+def _invalid(key: str, path: str, detail: str = "") -> ServiceValidationError:
     return ServiceValidationError(
         translation_domain=DOMAIN,
         translation_key=key,
-        translation_placeholders={"path": str(path)},
+        translation_placeholders={"path": path, "error": detail},
     )
 
 
-def _check_allowed(hass: HomeAssistant, path: str | Path) -> Path:
-    """``path`` if it is absolute, has no ``..`` and passes the allowlist (else raise)."""
-    candidate = Path(path)
-    if (
-        not candidate.is_absolute()
-        or ".." in candidate.parts
-        or not hass.config.is_allowed_path(str(candidate))
-    ):
-        raise _invalid("path_not_allowed", path)
-    return candidate
+def _allowed(hass: HomeAssistant, path: Path) -> bool:
+    """Absolute, without ``..``, inside ``allowlist_external_dirs``."""
+    try:
+        return (
+            path.is_absolute() and ".." not in path.parts and hass.config.is_allowed_path(str(path))
+        )
+    except (OSError, ValueError):  # too long, a NUL character
+        return False
 
 
-def _plan(hass: HomeAssistant, data: dict[str, Any]) -> list[tuple[Path, Path]]:
-    """Check every path and return the (source, target) pairs. Blocking: executor."""
-    from . import streamlog  # noqa: PLC0415
-
-    pattern = str(data[ATTR_PATH]).strip()
-    _check_allowed(hass, pattern)
-    sources = streamlog.expand_inputs(pattern)
-    if not sources:
-        raise _invalid("path_not_found", pattern)
-    for source in sources:
-        _check_allowed(hass, source)
-    output: str | None = data.get(ATTR_OUTPUT)
-    if output is not None:
-        output = output.strip()
-        _check_allowed(hass, output)
-        if len(sources) > 1 and Path(output).exists() and not Path(output).is_dir():
-            raise _invalid("output_not_directory", output)
-    targets = streamlog.plan_outputs(sources, output)
-    seen: set[Path] = set()
-    inputs = {source.resolve() for source in sources}
-    for target in targets:
-        _check_allowed(hass, target)
-        resolved = target.resolve()
-        if resolved in seen or resolved in inputs:
-            raise _invalid("output_conflict", target)
-        seen.add(resolved)
-        if target.is_dir() or (target.exists() and not data[ATTR_OVERWRITE]):
-            raise _invalid("output_exists", target)
-    sqlite: str | None = data.get(ATTR_SQLITE)
-    if sqlite is not None:
-        database = _check_allowed(hass, sqlite.strip())
-        if database.resolve() in inputs | seen or database.is_dir():
-            raise _invalid("output_conflict", database)
-    return list(zip(sources, targets, strict=True))
-
-
-def _decompress(hass: HomeAssistant, data: dict[str, Any]) -> list[FileResult]:
+def _run(hass: HomeAssistant, data: dict[str, Any], cancel: threading.Event) -> list[FileResult]:
     """Check the paths, then decode every file. Blocking: executor."""
     from . import streamlog  # noqa: PLC0415
 
+    pattern = str(data[ATTR_PATH]).strip()
+    output: str | None = data[ATTR_OUTPUT].strip() if data.get(ATTR_OUTPUT) else None
+    sqlite: str | None = data[ATTR_SQLITE].strip() if data.get(ATTR_SQLITE) else None
+    allowed = partial(_allowed, hass)
     try:
-        jobs = _plan(hass, data)
+        for given in (pattern, output, sqlite):
+            if given is not None:
+                streamlog.check_names(Path(given))
+                if not allowed(Path(given)):
+                    raise streamlog.PlanError("path_not_allowed", given)
+        sources = streamlog.expand_inputs(pattern)
+        if not sources:
+            raise streamlog.PlanError("path_not_found", pattern)
+        plan = streamlog.plan_jobs(
+            sources,
+            output,
+            overwrite=data[ATTR_OVERWRITE],
+            sqlite=Path(sqlite) if sqlite else None,
+            allowed=allowed,
+        )
+        input_bytes = sum(source.stat().st_size for source, _ in plan.jobs)
+    except streamlog.PlanError as err:
+        raise _invalid(err.key, err.path, err.detail) from err
     except (OSError, ValueError) as err:
         # A path the system refuses: too long, a NUL character, not readable, ...
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="invalid_path",
-            translation_placeholders={"path": str(data.get(ATTR_PATH))[:200], "error": str(err)},
+        raise _invalid(
+            "invalid_path", streamlog.printable(pattern)[:200], streamlog.printable(err)
         ) from err
-    sqlite = data.get(ATTR_SQLITE)
-    database = Path(sqlite.strip()) if sqlite else None
+    max_output = data.get(ATTR_MAX_OUTPUT)
+    limits = streamlog.Limits(
+        max_output=None if max_output is None else int(max_output * 1_000_000),
+        max_seconds=data[ATTR_MAX_SECONDS],
+        max_lines=data[ATTR_MAX_LINES],
+    )
+    budget = streamlog.Budget(limits, input_bytes, cancel)
     try:
-        return streamlog.decompress_files(
-            jobs, fmt=data[ATTR_FORMAT], overwrite=data[ATTR_OVERWRITE], sqlite=database
+        results = streamlog.decompress_files(
+            plan.jobs,
+            fmt=data[ATTR_FORMAT],
+            overwrite=data[ATTR_OVERWRITE],
+            sqlite=plan.database,
+            budget=budget,
         )
     except (OSError, sqlite3.Error) as err:  # only opening the database raises
+        raise _invalid(
+            "sqlite_failed", streamlog.printable(plan.database), streamlog.printable(err)
+        ) from err
+    if results and (limit := results[-1].limit) is not None:
+        cut = results[-1]
         raise ServiceValidationError(
             translation_domain=DOMAIN,
-            translation_key="sqlite_failed",
-            translation_placeholders={"path": str(database), "error": str(err)},
-        ) from err
+            translation_key=f"limit_{limit}",
+            translation_placeholders={
+                "path": streamlog.printable(cut.path),
+                "output": streamlog.printable(cut.output or "-"),
+                "lines": str(cut.lines),
+                "megabytes": f"{cut.bytes_out / 1_000_000:.1f}",
+                "done": str(len(results) - 1),
+                "skipped": str(len(plan.jobs) - len(results)),
+                "limit": f"{budget.output_limit / 1_000_000:.1f} MB"
+                if limit == "max_output"
+                else str(
+                    {"max_seconds": limits.max_seconds, "max_lines": limits.max_lines}.get(
+                        limit, f"{limits.disk_reserve // 1_000_000} MB"
+                    )
+                ),
+            },
+        )
+    return results
 
 
 async def _async_decompress_stream(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
-    """Handle ``decompress_stream``: per-file results as response data."""
-    results = await hass.async_add_executor_job(_decompress, hass, dict(call.data))
+    """Handle ``decompress_stream``: per-file results as response data.
+
+    A cancelled call (the caller went away, a script's timeout) tells the executor job to
+    stop between two pieces; it then removes its temporary file.
+    """
+    cancel = threading.Event()
+    try:
+        results = await hass.async_add_executor_job(_run, hass, dict(call.data), cancel)
+    except asyncio.CancelledError:
+        cancel.set()
+        raise
     return cast(ServiceResponse, {"files": [result.as_dict() for result in results]})
 
 
