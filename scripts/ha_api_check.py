@@ -177,20 +177,6 @@ class Release:
             )
         return self._modules[name]
 
-    def resolve(self, module_name: str, name: str, depth: int = 0) -> ast.AST | Module | None:
-        """What ``name`` of ``module_name`` is: a definition, a submodule, or None."""
-        module = self.module(module_name)
-        if module is None or depth > MAX_DEPTH:
-            return None
-        node = module.names.get(name)
-        if isinstance(node, ast.ImportFrom):
-            source = _absolute(module, node)
-            original = next(a.name for a in node.names if (a.asname or a.name) == name)
-            return self.resolve(source, original, depth + 1) or self.module(f"{source}.{original}")
-        if node is not None:
-            return node
-        return self.module(f"{module_name}.{name}")
-
     def exists(self, module_name: str, name: str) -> bool:
         """True if ``module_name`` defines or re-exports ``name`` (or may, dynamically)."""
         module = self.module(module_name)
@@ -234,14 +220,13 @@ class Release:
             owner, name = target, expr.attr
         else:
             return None
-        found = self._definition(owner, name)
+        found = self.definition(owner, name)
         if found is not None and isinstance(found[1], ast.ClassDef):
             return found[0], found[1]
         return None
 
-    def _definition(
-        self, module_name: str, name: str, depth: int = 0
-    ) -> tuple[str, ast.AST] | None:
+    def definition(self, module_name: str, name: str, depth: int = 0) -> tuple[str, ast.AST] | None:
+        """Where ``name`` of ``module_name`` is defined (re-exports followed): (module, node)."""
         module = self.module(module_name)
         if module is None or depth > MAX_DEPTH:
             return None
@@ -249,12 +234,8 @@ class Release:
         if isinstance(node, ast.ImportFrom):
             source = _absolute(module, node)
             original = next(a.name for a in node.names if (a.asname or a.name) == name)
-            return self._definition(source, original, depth + 1)
+            return self.definition(source, original, depth + 1)
         return (module_name, node) if node is not None else None
-
-    def definition(self, module_name: str, name: str) -> tuple[str, ast.AST] | None:
-        """Where ``name`` of ``module_name`` is defined: (module, node)."""
-        return self._definition(module_name, name)
 
 
 def _absolute(module: Module, node: ast.ImportFrom) -> str:
