@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import os
 import sqlite3
@@ -350,3 +351,24 @@ def test_a_symlinked_directory_on_the_way_is_refused_when_opened(
     with pytest.raises(streamlog.UnsafePath):
         streamlog.open_input(tmp_path / "link" / "a.json.gz")
     assert list(outside.iterdir()) == []
+
+
+def test_without_hard_links_the_name_is_claimed_exclusively(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """File systems without hard links (FAT, some shares) cannot be had here: os.link fails
+    as it does there."""
+
+    def no_links(*args: Any, **kwargs: Any) -> None:
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(streamlog.os, "link", no_links)
+    target = tmp_path / "t.json"
+    first, second = streamlog.OutputFile(target), streamlog.OutputFile(target)
+    first.file.write(b"one\n")
+    second.file.write(b"two\n")
+    first.commit(overwrite=False)
+    with pytest.raises(streamlog.OutputExists):
+        second.commit(overwrite=False)
+    assert target.read_bytes() == b"one\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.json"]
