@@ -18,8 +18,8 @@ from homeassistant.const import STATE_OFF, STATE_ON
 from homeassistant.core import HomeAssistant, State
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers import restore_state
 from homeassistant.util import dt as dt_util
-from pytest_homeassistant_custom_component.common import mock_restore_cache_with_extra_data
 
 from custom_components.solar_wallbox.charging.controller import SurplusController
 from custom_components.solar_wallbox.charging.model import (
@@ -243,9 +243,13 @@ async def test_values_of_version_0_1_0_are_taken_over_once(
         (State(f"number.{W}grid_target", "-200"), {"native_value": -200.0}),
         (State(f"number.{W}session_energy_limit", "12"), {"native_value": 12.0}),
     ]
-    mock_restore_cache_with_extra_data(
-        hass, [(state, extra or {"native_value": None}) for state, extra in old]
-    )
+    # What Home Assistant restored of 0.1.0's entities (added to the live restore data: the
+    # other entries' entities are registered there).
+    last_states = restore_state.async_get(hass).last_states
+    for state, extra in old:
+        last_states[state.entity_id] = restore_state.StoredState.from_dict(
+            {"state": state.as_dict(), "extra_data": extra, "last_seen": now}
+        )
     assert await hass.config_entries.async_setup(site.wallbox.entry_id)
     await hass.async_block_till_done()
     manager = _manager(site)
