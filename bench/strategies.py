@@ -6,8 +6,8 @@ the Amtron: the car is offered it when it is at least 6 A (else 0) and follows w
 delay and ramp.
 
 - `Ours`: `SurplusController` with the given `Settings` (defaults: mode PV), every 2 s.
-- `Original`: the 2023 tool's control law (../shared/spec/original-tool.md), every 20 s.
-- `EvccLike`: evcc's PV mode with its defaults (../shared/spec/anchors.md), every 30 s.
+- `Original`: the 2023 tool's control law (README: Migration from the original tool), every 20 s.
+- `EvccLike`: evcc's PV mode with its defaults (bench/results.md), every 30 s.
 
 The upper bound has no controller: see `closed_loop.upper_bound`.
 """

@@ -1,6 +1,6 @@
 """Mennekes AMTRON ("ECU", Bender CC612/613) Modbus TCP server over a `SiteModel` + `Car`.
 
-Register map and encodings (devices.md §2), all PDU addresses, FC03/04 reads, FC06/16 writes:
+Register map and encodings (docs/devices.md §2), all PDU addresses, FC03/04 reads, FC06/16 writes:
 
 - 32-bit values high word first (200 = 0x0001, 201 = 0x1F40 → 73536); 16-bit values
   saturate at 0xFFFF (which the spec also uses as "not available").

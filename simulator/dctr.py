@@ -1,4 +1,4 @@
-"""Doepke DCTR B-X Hz residual current monitor over a `SiteModel` (devices.md §4).
+"""Doepke DCTR B-X Hz residual current monitor over a `SiteModel` (docs/devices.md §4).
 
 Register image (PDU addresses 0..35, u16; the only known map, from the original tool):
 

@@ -1,4 +1,4 @@
-"""E3DC S10 "Simple Mode" register image over a `SiteModel` (devices.md §1).
+"""E3DC S10 "Simple Mode" register image over a `SiteModel` (docs/devices.md §1).
 
 Addresses are PDU addresses; the E3DC manual numbers registers from 1 (manual = PDU + 1,
 e.g. the magic at PDU 40000 is manual register 40001). Encoding:

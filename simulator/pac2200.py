@@ -1,4 +1,4 @@
-"""Siemens SENTRON PAC2200 energy meter over a `SiteModel` (devices.md §3).
+"""Siemens SENTRON PAC2200 energy meter over a `SiteModel` (docs/devices.md §3).
 
 The meter sits at the grid connection: its total active power is the model's `grid_w`
 (+ import, − export) and its phase powers are `grid_phase_w()`. Addresses are PDU

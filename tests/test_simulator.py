@@ -84,7 +84,7 @@ class RawClient:
             await self.writer.wait_closed()
 
 
-# Independent decoding of the E3DC encoding (devices.md §1).
+# Independent decoding of the E3DC encoding (docs/devices.md §1).
 
 
 def i32_low_word_first(words: list[int], pdu: int, base: int = 40000) -> int:

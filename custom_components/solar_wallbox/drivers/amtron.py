@@ -1,6 +1,6 @@
 """Mennekes AMTRON (Mennekes "ECU", Bender CC612/613) Modbus TCP driver; no Home Assistant.
 
-Register facts: shared spec devices.md §2. FC03 reads, FC06 writes, no address offset,
+Register facts: docs/devices.md §2. FC03 reads, FC06 writes, no address offset,
 32-bit values high word first, 0xFFFF / 0xFFFFFFFF mean "not available" (also transiently).
 The charger may accept a single TCP connection: the client uses the one
 :class:`ModbusConnection` it is given for every read and write.
@@ -74,7 +74,7 @@ E_DEBOUNCE_S: Final = 10.0
 ACTIVE_PHASE_A: Final = 0.5
 """A phase counts as active above this current (idle phases show 4–10 mA)."""
 
-# Registers (devices.md §2).
+# Registers (docs/devices.md §2).
 REG_FIRMWARE: Final = 100
 REG_STATUS: Final = 104
 REG_ERRORS: Final = 111

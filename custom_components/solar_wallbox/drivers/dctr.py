@@ -1,7 +1,7 @@
 """Doepke DCTR B-X Hz residual current monitor driver (read-only; no Home Assistant imports).
 
 No public Doepke register documentation exists; the map below is the one the original tool
-used (shared spec devices.md §4) and is kept in this one table so it can be corrected when
+used (docs/devices.md §4) and is kept in this one table so it can be corrected when
 a manual turns up. Modbus must first be enabled with Doepke's own software. Everything is
 read with one FC03 request of 36 registers from address 0. Currents and thresholds are u16,
 unit assumed mA.

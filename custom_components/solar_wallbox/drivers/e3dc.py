@@ -1,6 +1,6 @@
 """E3DC S10 "Simple Mode" Modbus driver (read-only; no Home Assistant imports).
 
-Register facts: shared spec devices.md §1. PDU address = manual number − 1; 32-bit values
+Register facts: docs/devices.md §1. PDU address = manual number − 1; 32-bit values
 are low word first; the device cannot be controlled over Modbus.
 """
 

@@ -1,6 +1,6 @@
 """Siemens SENTRON PAC2200 energy meter driver (read-only; no Home Assistant imports).
 
-Register facts: shared spec devices.md §3. PDU address = the manual's offset (V L1-N at 1);
+Register facts: docs/devices.md §3. PDU address = the manual's offset (V L1-N at 1);
 measured values are float32 big-endian (high word first), energy counters float64
 (4 registers, big-endian). NaN/inf decode to None. Sign of the active power: + import.
 
