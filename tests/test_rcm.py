@@ -21,13 +21,11 @@ from custom_components.solar_wallbox.const import (
     CONF_SCAN_INTERVAL,
     CONF_UNIT_ID,
     DOMAIN,
-)
-from custom_components.solar_wallbox.drivers.dctr import BANDS, DctrData
-from custom_components.solar_wallbox.rcm import (
     EVENT_RCM_ALARM,
     EVENT_RCM_LINK,
-    RcmEdgeDetector,
 )
+from custom_components.solar_wallbox.drivers.dctr import BANDS, DctrData
+from custom_components.solar_wallbox.rcm import RcmEdgeDetector
 
 from .conftest import SimulatedDevice, setup_entry
 
@@ -212,7 +210,7 @@ def test_band_order() -> None:
 def test_logbook_lines() -> None:
     from homeassistant.core import Event as HaEvent  # noqa: PLC0415
 
-    from custom_components.solar_wallbox.charging_manager import (  # noqa: PLC0415
+    from custom_components.solar_wallbox.const import (  # noqa: PLC0415
         EVENT_CHARGING_STARTED,
         EVENT_CHARGING_STOPPED,
     )

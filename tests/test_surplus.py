@@ -6,14 +6,12 @@ import pytest
 from homeassistant.const import STATE_ON
 from homeassistant.core import Event, HomeAssistant
 
-from custom_components.solar_wallbox.charging_manager import (
-    EVENT_CHARGING_STARTED,
-    EVENT_CHARGING_STOPPED,
-)
 from custom_components.solar_wallbox.const import (
     CONF_BATTERY_ENTRY,
     CONF_GRID_ENTRY,
     DOMAIN,
+    EVENT_CHARGING_STARTED,
+    EVENT_CHARGING_STOPPED,
 )
 from simulator.car import CarConfig
 

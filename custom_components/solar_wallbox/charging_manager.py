@@ -42,6 +42,8 @@ from .const import (
     DEFAULT_MAX_CURRENT,
     DOMAIN,
     ENTITY_SETTING_SCALES,
+    EVENT_CHARGING_STARTED,
+    EVENT_CHARGING_STOPPED,
     INT_SETTINGS,
     LOGGER,
 )
@@ -55,8 +57,6 @@ if TYPE_CHECKING:
     from .coordinator import Reading, SolarWallboxCoordinator
     from .models import SolarWallboxConfigEntry
 
-EVENT_CHARGING_STARTED: Final = f"{DOMAIN}_charging_started"
-EVENT_CHARGING_STOPPED: Final = f"{DOMAIN}_charging_stopped"
 TICK: Final = timedelta(seconds=5)
 DECISION_HISTORY: Final = 50
 # Options that map one to one onto controller settings (key = Settings field name).

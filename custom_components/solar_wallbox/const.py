@@ -73,3 +73,9 @@ MIN_RAWLOG_FLUSH_INTERVAL: Final = 10
 MAX_RAWLOG_INTERVAL: Final = 3600
 
 SERVICE_DECOMPRESS_STREAM: Final = "decompress_stream"
+
+# Events (the logbook and device triggers describe them).
+EVENT_CHARGING_STARTED: Final = f"{DOMAIN}_charging_started"
+EVENT_CHARGING_STOPPED: Final = f"{DOMAIN}_charging_stopped"
+EVENT_RCM_ALARM: Final = f"{DOMAIN}_rcm_alarm"
+EVENT_RCM_LINK: Final = f"{DOMAIN}_rcm_link"

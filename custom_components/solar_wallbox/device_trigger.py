@@ -14,8 +14,7 @@ from homeassistant.helpers.trigger import TriggerActionType, TriggerInfo
 from homeassistant.helpers.typing import ConfigType
 
 from .compat import device_entry_ids
-from .const import CONF_DEVICE_TYPE, DOMAIN, DeviceType
-from .rcm import EVENT_RCM_ALARM, EVENT_RCM_LINK
+from .const import CONF_DEVICE_TYPE, DOMAIN, EVENT_RCM_ALARM, EVENT_RCM_LINK, DeviceType
 
 # trigger type → (event type, event data it matches besides the device id)
 TRIGGERS: Final[dict[str, tuple[str, dict[str, str]]]] = {

@@ -7,9 +7,13 @@ from collections.abc import Callable
 from homeassistant.components.logbook.const import LOGBOOK_ENTRY_MESSAGE, LOGBOOK_ENTRY_NAME
 from homeassistant.core import Event, HomeAssistant, callback
 
-from .charging_manager import EVENT_CHARGING_STARTED, EVENT_CHARGING_STOPPED
-from .const import DOMAIN
-from .rcm import EVENT_RCM_ALARM, EVENT_RCM_LINK
+from .const import (
+    DOMAIN,
+    EVENT_CHARGING_STARTED,
+    EVENT_CHARGING_STOPPED,
+    EVENT_RCM_ALARM,
+    EVENT_RCM_LINK,
+)
 
 
 def describe(event: Event) -> dict[str, str]:

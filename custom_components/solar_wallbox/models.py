@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.helpers.device_registry import DeviceInfo
 
-from .charging_manager import ChargingManager
-from .const import DeviceType
-from .coordinator import SolarWallboxCoordinator
-from .rawlog import RawLogger
-from .rcm import RcmMonitor
+if TYPE_CHECKING:
+    # Types only: importing them at run time would tie this module into an import cycle
+    # with the modules that use SolarWallboxConfigEntry.
+    from homeassistant.helpers.device_registry import DeviceInfo
+
+    from .charging_manager import ChargingManager
+    from .const import DeviceType
+    from .coordinator import SolarWallboxCoordinator
+    from .rawlog import RawLogger
+    from .rcm import RcmMonitor
 
 
 @dataclass

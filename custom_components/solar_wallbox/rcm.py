@@ -4,20 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 
 from .compat import device_by_identifier
-from .const import DOMAIN, LOGGER
+from .const import DOMAIN, EVENT_RCM_ALARM, EVENT_RCM_LINK, LOGGER
 from .drivers.dctr import DctrData
 
 if TYPE_CHECKING:
     from .coordinator import SolarWallboxCoordinator
-
-EVENT_RCM_ALARM: Final = f"{DOMAIN}_rcm_alarm"
-EVENT_RCM_LINK: Final = f"{DOMAIN}_rcm_link"
 
 
 @dataclass(frozen=True, slots=True)
