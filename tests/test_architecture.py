@@ -192,3 +192,86 @@ def _entity_keys(en: dict[str, str]) -> dict[str, set[str]]:
             _, platform, name, *_ = key.split(".")
             result.setdefault(platform, set()).add(name)
     return result
+
+
+def _package_import_graph(root: Path, package: str) -> dict[str, set[str]]:
+    """Module → the package's modules it imports at run time (``if TYPE_CHECKING`` left out).
+
+    ``from . import name`` of a submodule is an edge to that submodule only: importing a
+    submodule needs its parent package, which is always initialised first, so an edge to
+    the parent would be a cycle that cannot happen.
+    """
+
+    def name_of(path: Path) -> str:
+        parts = list(path.relative_to(root).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        return ".".join([package, *parts])
+
+    modules = {name_of(path): path for path in root.rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+
+    def imports(body: list[ast.stmt], me: str, is_package: bool, found: set[str]) -> None:
+        for node in body:
+            if isinstance(node, ast.If):
+                if getattr(node.test, "id", None) != "TYPE_CHECKING":
+                    imports(node.body, me, is_package, found)
+                imports(node.orelse, me, is_package, found)
+            elif isinstance(node, ast.Try):
+                for block in (node.body, node.orelse, node.finalbody):
+                    imports(block, me, is_package, found)
+            elif isinstance(node, ast.ImportFrom) and node.level:
+                parts = me.split(".")
+                base = ".".join(parts[: len(parts) - node.level + int(is_package)])
+                target = f"{base}.{node.module}" if node.module else base
+                submodules = {f"{target}.{alias.name}" for alias in node.names}
+                found.update(submodules & modules.keys() or {target})
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith(package):
+                found.add(str(node.module))
+
+    for name, path in modules.items():
+        found: set[str] = set()
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        imports(tree.body, name, path.name == "__init__.py", found)
+        graph[name] = {m for m in found if m in modules and m != name}
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    cycles: list[list[str]] = []
+    done: set[str] = set()
+
+    def visit(module: str, stack: list[str]) -> None:
+        for imported in sorted(graph[module]):
+            if imported in stack:
+                cycles.append([*stack[stack.index(imported) :], imported])
+            elif imported not in done:
+                visit(imported, [*stack, imported])
+        done.add(module)
+
+    for module in sorted(graph):
+        if module not in done:
+            visit(module, [module])
+    return cycles
+
+
+def test_no_import_cycles_in_the_integration() -> None:
+    """Modules import each other in one direction only (types under TYPE_CHECKING)."""
+    graph = _package_import_graph(COMPONENT, "custom_components.solar_wallbox")
+    assert "custom_components.solar_wallbox.charging_manager" in graph
+    assert _cycles(graph) == []
+
+
+def test_cycle_check_finds_a_cycle(tmp_path: Path) -> None:
+    """The check above really finds cycles, and ignores type-checking-only imports."""
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("from . import a\n")
+    (package / "a.py").write_text("from .b import thing\n")
+    (package / "b.py").write_text("from .a import other\n")
+    (package / "c.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .d import x\n"
+    )
+    (package / "d.py").write_text("from .c import y\n")
+    cycles = _cycles(_package_import_graph(package, "pkg"))
+    assert cycles == [["pkg.a", "pkg.b", "pkg.a"]]
