@@ -95,11 +95,10 @@ def _run(hass: HomeAssistant, data: dict[str, Any], cancel: threading.Event) -> 
     sqlite: str | None = data[ATTR_SQLITE].strip() if data.get(ATTR_SQLITE) else None
     allowed = partial(_allowed, hass)
     try:
-        for given in (pattern, output, sqlite):
-            if given is not None:
-                streamlog.check_names(Path(given))
-                if not allowed(Path(given)):
-                    raise streamlog.PlanError("path_not_allowed", given)
+        # The pattern itself (plan_jobs checks every path it expands to, and the outputs).
+        streamlog.check_names(Path(pattern))
+        if not allowed(Path(pattern)):
+            raise streamlog.PlanError("path_not_allowed", pattern)
         sources = streamlog.expand_inputs(pattern)
         if not sources:
             raise streamlog.PlanError("path_not_found", pattern)

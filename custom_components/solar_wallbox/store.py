@@ -356,8 +356,6 @@ def _from_restore_states(
         value = _float_or_none(extra.get("native_value"))
         if value is not None:
             settings[name] = int(value) if name in INT_SETTINGS else value * scale
-    if settings.get("min_current", 0) > settings.get("max_current", math.inf):
-        settings.pop("min_current")  # 0.1.0 refused such a pair as well
     memory = replace(memory, settings=settings)
     return memory if found else None
 
