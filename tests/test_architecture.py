@@ -131,7 +131,7 @@ def test_every_translation_key_used_exists() -> None:
 
 def _all_descriptions() -> tuple[list[object], list[object]]:
     """Every sensor and binary sensor description of every device type."""
-    from custom_components.solar_wallbox import amtron, dctr, e3dc, pac2200  # noqa: PLC0415
+    from custom_components.solar_wallbox.devices import amtron, dctr, e3dc, pac2200  # noqa: PLC0415
     from custom_components.solar_wallbox.drivers import dctr as dctr_driver  # noqa: PLC0415
     from custom_components.solar_wallbox.drivers import e3dc as e3dc_driver  # noqa: PLC0415
     from custom_components.solar_wallbox.drivers import pac2200 as pac_driver  # noqa: PLC0415

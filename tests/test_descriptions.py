@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from custom_components.solar_wallbox import e3dc
 from custom_components.solar_wallbox.coordinator import error_translation_key
+from custom_components.solar_wallbox.devices import e3dc
 from custom_components.solar_wallbox.drivers.e3dc import DATA_ADDRESS, DATA_COUNT, decode_data
 from custom_components.solar_wallbox.drivers.modbus import (
     CannotConnect,

@@ -8,45 +8,20 @@ from typing import TYPE_CHECKING, Any
 from homeassistant.components.binary_sensor import BinarySensorDeviceClass, BinarySensorEntity
 from homeassistant.const import EntityCategory, Platform
 
-from . import amtron, dctr, e3dc
-from .const import DeviceType
 from .coordinator import SolarWallboxCoordinator
 from .descriptions import BinarySensorDescription
-from .entity import SolarWallboxEntity, add_entities
+from .entity import SolarWallboxEntity, platform_setup
 
 if TYPE_CHECKING:
-    from homeassistant.core import HomeAssistant
     from homeassistant.helpers.device_registry import DeviceInfo
-    from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-    from .models import SolarWallboxConfigEntry
 
 PARALLEL_UPDATES = 0
 
 type Coordinator = SolarWallboxCoordinator[Any, Any]
 
 
-async def async_setup_entry(
-    hass: HomeAssistant,
-    entry: SolarWallboxConfigEntry,
-    async_add_entities: AddConfigEntryEntitiesCallback,
-) -> None:
-    """Create the binary sensors of the entry's device."""
-    runtime = entry.runtime_data
-    coordinator = runtime.coordinator
-    first = coordinator.data.data
-    descriptions: tuple[BinarySensorDescription[Any], ...] = ()
-    entities: list[BinarySensorEntity] = []
-    match runtime.device_type:
-        case DeviceType.E3DC:
-            descriptions = e3dc.binary_sensor_descriptions(first)
-        case DeviceType.DCTR:
-            descriptions = dctr.binary_sensor_descriptions(first)
-            entities.append(LinkBinarySensor(coordinator, runtime.device_info, "rcm_link"))
-        case DeviceType.AMTRON:
-            descriptions = amtron.binary_sensor_descriptions(coordinator.identity)
-    entities.extend(DeviceBinarySensor(coordinator, runtime.device_info, d) for d in descriptions)
-    add_entities(entry, Platform.BINARY_SENSOR, async_add_entities, entities)
+async_setup_entry = platform_setup(Platform.BINARY_SENSOR)
 
 
 class DeviceBinarySensor(SolarWallboxEntity[Coordinator], BinarySensorEntity):

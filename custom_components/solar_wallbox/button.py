@@ -2,30 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from homeassistant.components.button import ButtonEntity
+from homeassistant.const import Platform
 
 from .charging_entities import ChargingEntity
-
-if TYPE_CHECKING:
-    from homeassistant.core import HomeAssistant
-    from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
-
-    from .models import SolarWallboxConfigEntry
+from .entity import platform_setup
 
 PARALLEL_UPDATES = 0
 
 
-async def async_setup_entry(
-    hass: HomeAssistant,
-    entry: SolarWallboxConfigEntry,
-    async_add_entities: AddConfigEntryEntitiesCallback,
-) -> None:
-    """Create the acknowledge button of a wallbox entry."""
-    manager = entry.runtime_data.charging
-    if manager is not None:
-        async_add_entities([AcknowledgeRcmButton(manager, entry.runtime_data.device_info)])
+async_setup_entry = platform_setup(Platform.BUTTON)
 
 
 class AcknowledgeRcmButton(ChargingEntity, ButtonEntity):

@@ -1,8 +1,10 @@
-"""Surplus charging in Home Assistant: feeds the pure controller and applies its decisions.
+"""Surplus charging in Home Assistant: the loop from readings to a decision and a write.
 
 The controller runs as a listener of the linked grid meter's coordinator: every fresh
 reading gives one decision and at most one write. A timer re-evaluates between readings
-so that stale inputs still lead to the safe state when the readings stop.
+so that stale inputs still lead to the safe state when the readings stop. Its inputs come
+from charging_inputs.py, its repair issues from charging_issues.py, its memory across
+restarts from store.py.
 """
 
 from __future__ import annotations
@@ -14,18 +16,14 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
-from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.util import dt as dt_util
 
 from .charging.controller import SurplusController
 from .charging.model import (
-    LOCKOUT_STATE_UNREADABLE,
     ChargeMode,
     Decision,
-    RcmInput,
     Settings,
     SiteInput,
     UnknownTagPolicy,
@@ -33,29 +31,24 @@ from .charging.model import (
     WallboxInput,
     mask_tag,
 )
+from .charging_inputs import FOLLOWED_LINKS, SiteSources, wallbox_input
+from .charging_issues import ISSUE_CHARGER_UNREACHABLE, ChargingIssues
 from .const import (
-    CONF_BATTERY_ENTRY,
-    CONF_GRID_ENTRY,
     CONF_MAX_CURRENT,
-    CONF_RCM_ENTRY,
     CONF_VEHICLES,
     DEFAULT_MAX_CURRENT,
-    DOMAIN,
     ENTITY_SETTING_SCALES,
     EVENT_CHARGING_STARTED,
     EVENT_CHARGING_STOPPED,
     INT_SETTINGS,
     LOGGER,
 )
-from .drivers.amtron import AmtronClient, AmtronData
-from .drivers.e3dc import E3dcData
 from .drivers.modbus import ModbusError
-from .drivers.pac2200 import Pac2200Data
 from .store import ChargingMemory, ChargingStore, SessionMemory, tag_fingerprint
 
 if TYPE_CHECKING:
-    from .coordinator import Reading, SolarWallboxCoordinator
-    from .models import SolarWallboxConfigEntry
+    from .drivers.amtron import AmtronClient, AmtronData, AmtronIdentity
+    from .models import DeviceRuntime, SolarWallboxConfigEntry
 
 TICK: Final = timedelta(seconds=5)
 DECISION_HISTORY: Final = 50
@@ -75,17 +68,6 @@ OPTION_SETTINGS: Final = (
     "initial_current",
     "initial_duration",
 )
-STALE_REPAIR_AFTER: Final = timedelta(minutes=2)
-# Another energy manager (or a person) changing register 1000 behind our back: this many
-# overwrites within the window raise a repair issue; none for a window clears it.
-OVERWRITE_WINDOW: Final = timedelta(minutes=10)
-OVERWRITES_FOR_REPAIR: Final = 3
-ISSUE_CHARGER_UNREACHABLE: Final = "charger_unreachable"
-ISSUE_SITE_DATA_STALE: Final = "site_data_stale"
-ISSUE_OVERWRITTEN: Final = "current_limit_overwritten"
-ISSUE_RCM_LOCKOUT: Final = "rcm_lockout"
-# The lockout's translation when it was latched because the saved state was unreadable.
-ISSUE_RCM_LOCKOUT_UNREADABLE: Final = "rcm_lockout_state_unreadable"
 
 
 def settings_from_options(options: dict[str, Any]) -> Settings:
@@ -123,15 +105,18 @@ class ChargingManager:
         self,
         hass: HomeAssistant,
         entry: SolarWallboxConfigEntry,
-        coordinator: SolarWallboxCoordinator[Any, AmtronData],
+        device: DeviceRuntime[AmtronClient, AmtronIdentity, AmtronData],
         store: ChargingStore,
         memory: ChargingMemory,
     ) -> None:
         """Prepare the manager from its remembered state; :meth:`start` attaches it."""
         self.hass = hass
         self.entry = entry
-        self.coordinator = coordinator
+        self.coordinator = device.coordinator
+        self.client = device.client
         self.store = store
+        self.sources = SiteSources(hass, entry)
+        self.issues = ChargingIssues(hass, entry)
         self._entity_settings: dict[str, float] = dict(memory.settings)
         self._entity_mode: ChargeMode | None = memory.mode
         self.settings = self._settings()
@@ -154,11 +139,9 @@ class ChargingManager:
         self._unsubs: dict[str, CALLBACK_TYPE] = {}
         self._followed: dict[str, Any] = {}
         self._lock = asyncio.Lock()
-        self._stale_since: datetime | None = None
         self._restored = False
         self._task: asyncio.Task[None] | None = None
         self._pending = False
-        self._overwrites: deque[datetime] = deque()
         self._write_failing = False
         # Source of "now"; tests replace it (with the coordinators' clocks) to simulate hours.
         self.clock: Callable[[], datetime] = dt_util.utcnow
@@ -188,8 +171,8 @@ class ChargingManager:
         Every fresh grid reading gives a decision; every RCM reading too, so that an alarm
         stops charging within one poll of the monitor.
         """
-        for key in (CONF_GRID_ENTRY, CONF_RCM_ENTRY):
-            coordinator = self._linked_coordinator(key)
+        for key in FOLLOWED_LINKS:
+            coordinator = self.sources.coordinator(key)
             if coordinator is self._followed.get(key):
                 continue
             if key in self._unsubs:
@@ -198,19 +181,6 @@ class ChargingManager:
             if coordinator is not None:
                 self._followed[key] = coordinator
                 self._unsubs[key] = coordinator.async_add_listener(self._on_grid_reading)
-
-    def _linked_entry(self, key: str) -> SolarWallboxConfigEntry | None:
-        entry_id = self.entry.options.get(key)
-        if not entry_id:
-            return None
-        entry = self.hass.config_entries.async_get_entry(entry_id)
-        if entry is None or entry.state is not ConfigEntryState.LOADED:
-            return None
-        return entry
-
-    def _linked_coordinator(self, key: str) -> Any:
-        entry = self._linked_entry(key)
-        return entry.runtime_data.coordinator if entry is not None else None
 
     def _settings(self) -> Settings:
         """The options' settings with what the user changed through entities on top."""
@@ -281,9 +251,7 @@ class ChargingManager:
         self.enabled = enabled
         LOGGER.info("Surplus charging %s", "on" if enabled else "off")
         if not enabled:
-            for key in (ISSUE_CHARGER_UNREACHABLE, ISSUE_OVERWRITTEN, ISSUE_RCM_LOCKOUT):
-                ir.async_delete_issue(self.hass, DOMAIN, self._issue_id(key))
-            self._overwrites.clear()
+            self.issues.surplus_off()
         await self.async_evaluate()
 
     async def async_update_setting(self, name: str, value: Any) -> None:
@@ -304,84 +272,16 @@ class ChargingManager:
         LOGGER.info("Residual current alarm acknowledged")
         await self.async_evaluate()
 
-    # -- inputs ---------------------------------------------------------------------------
-
-    def _site(self) -> SiteInput | None:
-        grid: Reading[Any] | None = None
-        coordinator = self._linked_coordinator(CONF_GRID_ENTRY)
-        if coordinator is not None and coordinator.last_update_success and coordinator.data:
-            grid = coordinator.data
-        if grid is None:
-            return None
-        data = grid.data
-        if isinstance(data, Pac2200Data):
-            if data.active_power_total is None:
-                return None
-            grid_power = data.active_power_total
-        elif isinstance(data, E3dcData):
-            grid_power = float(data.grid_power)
-        else:
-            return None
-        # The battery: the linked E3DC, or the grid meter itself when that is the E3DC.
-        battery: E3dcData | None = data if isinstance(data, E3dcData) else None
-        battery_coordinator = self._linked_coordinator(CONF_BATTERY_ENTRY)
-        if (
-            battery_coordinator is not None
-            and battery_coordinator.last_update_success
-            and battery_coordinator.data is not None
-            and isinstance(battery_coordinator.data.data, E3dcData)
-        ):
-            battery = battery_coordinator.data.data
-        return SiteInput(
-            measured_at=grid.measured_at,
-            grid_power=grid_power,
-            battery_power=float(battery.battery_power) if battery else None,
-            battery_soc=float(battery.battery_soc) if battery else None,
-            pv_power=float(battery.pv_power) if battery else None,
-        )
+    # -- inputs (charging_inputs.py) ------------------------------------------------------
 
     def _wallbox(self) -> WallboxInput | None:
         coordinator = self.coordinator
         if not coordinator.last_update_success or coordinator.data is None:
             return None
-        reading = coordinator.data
-        data = reading.data
-        ceiling = int(self.entry.options.get(CONF_MAX_CURRENT, DEFAULT_MAX_CURRENT))
-        limits = [ceiling, *(v for v in (data.operator_limit, data.ev_max_current) if v)]
-        return WallboxInput(
-            measured_at=reading.measured_at,
-            connected=data.car_connected,
-            power=float(data.power or 0),
-            currents=(data.current_l1 or 0.0, data.current_l2 or 0.0, data.current_l3 or 0.0),
-            current_limit=data.hems_limit,
-            session_energy=float(data.session_energy) if data.session_energy is not None else None,
-            session_duration=float(data.session_duration)
-            if data.session_duration is not None
-            else None,
-            rfid_tag=data.rfid_tag,
-            device_min_current=data.min_current,
-            device_max_current=min(limits),
-        )
+        return wallbox_input(coordinator.data, self._ceiling())
 
-    def _rcm(self) -> RcmInput | None:
-        if not self.entry.options.get(CONF_RCM_ENTRY):
-            return None
-        entry = self._linked_entry(CONF_RCM_ENTRY)
-        monitor = entry.runtime_data.rcm if entry is not None else None
-        if monitor is None:
-            # Linked but not loaded: the alarm state is unknown, which counts as stale.
-            return RcmInput(measured_at=None, alarm=None, link_ok=False)
-        state = monitor.state
-        raised = [name for name, on in (("A", state.alarm_a), ("B", state.alarm_b)) if on]
-        detail = None
-        if raised:
-            detail = "+".join(raised) + (f": {', '.join(state.bands)}" if state.bands else "")
-        return RcmInput(
-            measured_at=state.measured_at,
-            alarm=state.alarm,
-            link_ok=state.link_ok,
-            detail=detail,
-        )
+    def _ceiling(self) -> int:
+        return int(self.entry.options.get(CONF_MAX_CURRENT, DEFAULT_MAX_CURRENT))
 
     def _wallbox_data(self) -> AmtronData | None:
         reading = self.coordinator.data
@@ -423,19 +323,19 @@ class ChargingManager:
             self.decision = None
             return
         if wallbox is None:
-            self._raise_issue(ISSUE_CHARGER_UNREACHABLE)
+            self.issues.raise_issue(ISSUE_CHARGER_UNREACHABLE)
             return
-        ir.async_delete_issue(self.hass, DOMAIN, self._issue_id(ISSUE_CHARGER_UNREACHABLE))
+        self.issues.delete(ISSUE_CHARGER_UNREACHABLE)
         now = self.clock()
         self._restore_once(now, wallbox)
-        site = self._site()
+        site = self.sources.site()
         decision = self.controller.decide(
-            now, site, wallbox, self._rcm(), today=dt_util.as_local(now).date()
+            now, site, wallbox, self.sources.rcm(), today=dt_util.as_local(now).date()
         )
         self._track_session(now, site, wallbox, decision)
-        self._check_stale(now, site)
-        self._check_overwritten(now, decision, wallbox)
-        self._check_lockout()
+        self.issues.check_stale(now, site, self.settings.stale_timeout)
+        self.issues.check_overwritten(now, decision, wallbox, self.controller.last_written)
+        self.issues.check_lockout(self.controller.lockout)
         if decision.write:
             await self._apply(now, decision, self._vehicle_label(decision, wallbox))
         self._log(decision, wallbox)
@@ -468,59 +368,10 @@ class ChargingManager:
             return
         self.history.append(entry)
 
-    def _check_overwritten(self, now: datetime, decision: Decision, wallbox: WallboxInput) -> None:
-        """Raise a repair issue when something else keeps changing the current limit."""
-        while self._overwrites and now - self._overwrites[0] > OVERWRITE_WINDOW:
-            self._overwrites.popleft()
-        if decision.overwritten:
-            self._overwrites.append(now)
-            # Once per episode; the repair issue tells the rest.
-            log = LOGGER.warning if len(self._overwrites) == 1 else LOGGER.debug
-            log(
-                "The wallbox's current limit is %s A, not the %s A written last: another "
-                "energy manager or a person changed it",
-                wallbox.current_limit,
-                self.controller.last_written,
-            )
-            if len(self._overwrites) >= OVERWRITES_FOR_REPAIR:
-                self._raise_issue(
-                    ISSUE_OVERWRITTEN,
-                    found=str(wallbox.current_limit),
-                    written=str(self.controller.last_written),
-                )
-        elif not self._overwrites:
-            ir.async_delete_issue(self.hass, DOMAIN, self._issue_id(ISSUE_OVERWRITTEN))
-
-    def _check_lockout(self) -> None:
-        """A fixable repair issue while a residual current alarm holds charging at 0 A."""
-        lockout = self.controller.lockout
-        if lockout.latched:
-            unreadable = lockout.alarm == LOCKOUT_STATE_UNREADABLE
-            since = (
-                dt_util.as_local(lockout.since).strftime("%Y-%m-%d %H:%M") if lockout.since else "?"
-            )
-            ir.async_create_issue(
-                self.hass,
-                DOMAIN,
-                self._issue_id(ISSUE_RCM_LOCKOUT),
-                is_fixable=True,
-                is_persistent=False,
-                severity=ir.IssueSeverity.CRITICAL,
-                translation_key=ISSUE_RCM_LOCKOUT_UNREADABLE if unreadable else ISSUE_RCM_LOCKOUT,
-                translation_placeholders={
-                    "title": self.entry.title,
-                    "alarm": lockout.alarm or "?",
-                    "since": since,
-                },
-                data={"entry_id": self.entry.entry_id},
-            )
-        else:
-            ir.async_delete_issue(self.hass, DOMAIN, self._issue_id(ISSUE_RCM_LOCKOUT))
-
     @property
     def rcm_alarm_active(self) -> bool:
         """True while the linked residual current monitor reports an alarm."""
-        rcm = self._rcm()
+        rcm = self.sources.rcm()
         return bool(rcm is not None and rcm.alarm)
 
     def _restore_once(self, now: datetime, wallbox: WallboxInput) -> None:
@@ -541,17 +392,14 @@ class ChargingManager:
         return decision.vehicle
 
     async def _apply(self, now: datetime, decision: Decision, vehicle: str | None) -> None:
-        client = self.coordinator.client
-        assert isinstance(client, AmtronClient)
-        ceiling = int(self.entry.options.get(CONF_MAX_CURRENT, DEFAULT_MAX_CURRENT))
         try:
-            await client.set_current_limit(decision.current, max_current=ceiling)
+            await self.client.set_current_limit(decision.current, max_current=self._ceiling())
         except ModbusError as err:
             # Logged once until a write succeeds again (the repair issue stays meanwhile).
             log = LOGGER.debug if self._write_failing else LOGGER.warning
             log("Could not set the charging current to %s A: %s", decision.current, err)
             self._write_failing = True
-            self._raise_issue(ISSUE_CHARGER_UNREACHABLE)
+            self.issues.raise_issue(ISSUE_CHARGER_UNREACHABLE)
             return
         if self._write_failing:
             self._write_failing = False
@@ -597,35 +445,6 @@ class ChargingManager:
         from_battery = max(0.0, -(site.battery_power or 0.0))
         solar = max(0.0, wallbox.power - from_grid - from_battery)
         self.session_solar_energy += min(solar, wallbox.power) * dt / 3600
-
-    def _check_stale(self, now: datetime, site: SiteInput | None) -> None:
-        stale = (
-            site is None or (now - site.measured_at).total_seconds() > self.settings.stale_timeout
-        )
-        if not stale:
-            self._stale_since = None
-            ir.async_delete_issue(self.hass, DOMAIN, self._issue_id(ISSUE_SITE_DATA_STALE))
-            return
-        if self._stale_since is None:
-            self._stale_since = now
-        elif now - self._stale_since >= STALE_REPAIR_AFTER:
-            self._raise_issue(ISSUE_SITE_DATA_STALE)
-
-    def _issue_id(self, key: str) -> str:
-        return f"{key}_{self.entry.entry_id}"
-
-    def _raise_issue(self, key: str, **placeholders: str) -> None:
-        ir.async_create_issue(
-            self.hass,
-            DOMAIN,
-            self._issue_id(key),
-            is_fixable=False,
-            severity=ir.IssueSeverity.ERROR
-            if key == ISSUE_CHARGER_UNREACHABLE
-            else ir.IssueSeverity.WARNING,
-            translation_key=key,
-            translation_placeholders={"title": self.entry.title, **placeholders},
-        )
 
     def _log(self, decision: Decision, wallbox: WallboxInput) -> None:
         """Log lines as readable as the original tool's."""

@@ -36,17 +36,16 @@ from .const import (
     CONF_SCAN_INTERVAL,
     CONF_UNIT_ID,
     CONF_VEHICLES,
-    DEFAULT_AMTRON_UNIT_ID,
     DEFAULT_MAX_CURRENT,
     DEFAULT_PORT,
     DEFAULT_SCAN_INTERVAL,
-    DEFAULT_UNIT_ID,
     DOMAIN,
     LOGGER,
     MAX_SCAN_INTERVAL,
     MIN_SCAN_INTERVAL,
     DeviceType,
 )
+from .devices.spec import Role, address_id
 from .drivers.modbus import (
     GATEWAY_EXCEPTION_CODES,
     CannotConnect,
@@ -58,13 +57,6 @@ from .rawlog import FILE_PREFIXES, RAWLOG_OPTIONS, async_validate_options, optio
 
 # Time allowed for each request while identifying a device in the flow.
 IDENTIFY_TIMEOUT = 5.0
-
-DEFAULT_UNIT_IDS: dict[DeviceType, int] = {
-    DeviceType.E3DC: DEFAULT_UNIT_ID,
-    DeviceType.PAC2200: DEFAULT_UNIT_ID,
-    DeviceType.DCTR: DEFAULT_UNIT_ID,
-    DeviceType.AMTRON: DEFAULT_AMTRON_UNIT_ID,
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +70,7 @@ class Identified:
 def default_options(device_type: DeviceType) -> dict[str, Any]:
     """Options of a new entry."""
     options: dict[str, Any] = {CONF_SCAN_INTERVAL: DEFAULT_SCAN_INTERVAL}
-    if device_type is DeviceType.AMTRON:
+    if devices.spec_for(device_type).wallbox:
         options[CONF_MAX_CURRENT] = DEFAULT_MAX_CURRENT
     return options
 
@@ -98,7 +90,7 @@ def _connection_schema(device_type: DeviceType, defaults: dict[str, Any]) -> vol
             vol.Required(CONF_PORT, default=defaults.get(CONF_PORT, DEFAULT_PORT)): port_selector,
             vol.Required(
                 CONF_UNIT_ID,
-                default=defaults.get(CONF_UNIT_ID, DEFAULT_UNIT_IDS[device_type]),
+                default=defaults.get(CONF_UNIT_ID, devices.spec_for(device_type).default_unit_id),
             ): unit_selector,
         }
     )
@@ -136,15 +128,13 @@ def _not_finite(user_input: dict[str, Any], errors: dict[str, str]) -> bool:
 
 async def identify_device(device_type: DeviceType, data: dict[str, Any]) -> Identified:
     """Connect to the device described by ``data`` and identify it (raises ModbusError)."""
-    connection = devices.create_connection(data, timeout=IDENTIFY_TIMEOUT)
+    spec = devices.spec_for(device_type)
+    client = spec.client(devices.create_connection(data, timeout=IDENTIFY_TIMEOUT))
     try:
-        identity = await devices.create_client(device_type, connection).identify()
+        identity = await client.identify()
     finally:
-        await connection.close()
-    return Identified(
-        unique_id=devices.unique_id(device_type, identity, data),
-        title=devices.title(device_type, identity),
-    )
+        await client.connection.close()
+    return Identified(unique_id=spec.unique_id(identity, data), title=spec.title(identity))
 
 
 _HOST_LABEL = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
@@ -261,7 +251,7 @@ class SolarWallboxConfigFlow(ConfigFlow, domain=DOMAIN):
         if user_input is not None and (data := _clean(user_input, errors)) is not None:
             found = await _try_identify(device_type, data, errors)
             if found is not None:
-                if found.unique_id != devices.address_id(data):
+                if found.unique_id != address_id(data):
                     # A device with a serial number must stay the same device.
                     await self.async_set_unique_id(found.unique_id)
                     self._abort_if_unique_id_mismatch(reason="wrong_device")
@@ -298,10 +288,11 @@ SURPLUS_NUMBERS: dict[str, NumberSelector] = {
     "initial_current": _number(0, 32, 1, "A"),
     "initial_duration": _number(0, 3600, 10, "s"),
 }
+# What a wallbox links, by the role the linked device plays (devices/spec.py).
 LINKS: dict[str, tuple[DeviceType, ...]] = {
-    CONF_GRID_ENTRY: (DeviceType.PAC2200, DeviceType.E3DC),
-    CONF_BATTERY_ENTRY: (DeviceType.E3DC,),
-    CONF_RCM_ENTRY: (DeviceType.DCTR,),
+    CONF_GRID_ENTRY: devices.with_role(Role.GRID_METER),
+    CONF_BATTERY_ENTRY: devices.with_role(Role.HOME_BATTERY),
+    CONF_RCM_ENTRY: devices.with_role(Role.RESIDUAL_CURRENT_MONITOR),
 }
 VEHICLE_FIELDS = (
     "name",
@@ -326,7 +317,7 @@ class SolarWallboxOptionsFlow(OptionsFlow):
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Device options, or for the wallbox a menu of the option pages."""
-        if self._device_type is DeviceType.AMTRON:
+        if devices.spec_for(self._device_type).wallbox:
             options = ["device", "surplus", "add_vehicle"]
             if self._current().get(CONF_VEHICLES):
                 options.append("remove_vehicle")
@@ -353,7 +344,7 @@ class SolarWallboxOptionsFlow(OptionsFlow):
                 MIN_SCAN_INTERVAL, MAX_SCAN_INTERVAL, 1, "s"
             )
         }
-        if self._device_type is DeviceType.AMTRON:
+        if devices.spec_for(self._device_type).wallbox:
             fields[vol.Required(CONF_MAX_CURRENT, default=current[CONF_MAX_CURRENT])] = _number(
                 6, 32, 1, "A"
             )

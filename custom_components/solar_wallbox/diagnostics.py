@@ -60,7 +60,7 @@ async def async_get_config_entry_diagnostics(
                 "data": dict(entry.data),
                 "options": dict(entry.options),
             },
-            "device_type": entry.runtime_data.device_type.value,
+            "device_type": entry.runtime_data.spec.device_type.value,
             "identity": _as_dict(coordinator.identity),
             # Error messages name the device's address: replace it there.
             "coordinator": _scrub(coordinator.diagnostics(), (f"{host}:{port}", host)),

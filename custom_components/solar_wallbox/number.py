@@ -1,7 +1,9 @@
-"""Numbers of the Amtron: the charging current limit and the charger's fail-safe settings."""
+"""Numbers of the Amtron: the charging current limit, the charger's fail-safe settings,
+and the surplus controller's settings."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -20,37 +22,19 @@ from homeassistant.const import (
     UnitOfPower,
     UnitOfTime,
 )
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.exceptions import ServiceValidationError
 
 from .charging_entities import ChargingEntity
-from .charging_manager import ChargingManager
-from .const import (
-    CONF_MAX_CURRENT,
-    DEFAULT_MAX_CURRENT,
-    DOMAIN,
-    ENTITY_SETTING_SCALES,
-    DeviceType,
-)
+from .const import CONF_MAX_CURRENT, DEFAULT_MAX_CURRENT, DOMAIN, ENTITY_SETTING_SCALES
 from .coordinator import SolarWallboxCoordinator
-from .drivers.amtron import (
-    COMM_TIMEOUT_RANGE,
-    HEMS_MAX_A,
-    AmtronClient,
-    AmtronData,
-    InvalidSetting,
-    InvalidTimeout,
-)
-from .drivers.modbus import ModbusError
-from .entity import SolarWallboxEntity, add_entities
+from .drivers.amtron import COMM_TIMEOUT_RANGE, HEMS_MAX_A, AmtronClient, AmtronData
+from .entity import SolarWallboxEntity, platform_setup, writes_to_device
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from homeassistant.helpers.device_registry import DeviceInfo
 
-    from homeassistant.core import HomeAssistant
-    from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
-
-    from .models import SolarWallboxConfigEntry
+    from .charging.model import Settings
+    from .charging_manager import ChargingManager
 
 PARALLEL_UPDATES = 1  # one write at a time: the charger has one connection
 # Written with a new fail-safe current when the charger reports no timeout (s).
@@ -58,78 +42,9 @@ DEFAULT_COMM_TIMEOUT = 60
 
 type AmtronCoordinator = SolarWallboxCoordinator[Any, AmtronData]
 
+async_setup_entry = platform_setup(Platform.NUMBER)
 
-async def async_setup_entry(
-    hass: HomeAssistant,
-    entry: SolarWallboxConfigEntry,
-    async_add_entities: AddConfigEntryEntitiesCallback,
-) -> None:
-    """Create the numbers of a wallbox entry."""
-    runtime = entry.runtime_data
-    if runtime.device_type is not DeviceType.AMTRON:
-        return
-    coordinator = runtime.coordinator
-    entities: list[NumberEntity] = [
-        CurrentLimitNumber(coordinator, runtime.device_info),
-        FailsafeCurrentNumber(coordinator, runtime.device_info),
-        CommTimeoutNumber(coordinator, runtime.device_info),
-    ]
-    if runtime.charging is not None:
-        entities.extend(
-            SettingNumber(runtime.charging, runtime.device_info, d) for d in SETTING_NUMBERS
-        )
-    add_entities(entry, Platform.NUMBER, async_add_entities, entities)
-
-
-class AmtronNumber(SolarWallboxEntity[AmtronCoordinator], NumberEntity):
-    """A number whose value is a register of the charger, written and read back."""
-
-    _attr_mode = NumberMode.BOX
-    _attr_native_step = 1
-
-    def __init__(self, coordinator: AmtronCoordinator, device_info: DeviceInfo, key: str) -> None:
-        """Bind the number to the charger."""
-        super().__init__(coordinator, device_info, key)
-        self._attr_translation_key = key
-
-    @property
-    def client(self) -> AmtronClient:
-        """The charger's driver (its single connection)."""
-        client = self.coordinator.client
-        assert isinstance(client, AmtronClient)
-        return client
-
-    @property
-    def data(self) -> AmtronData:
-        """The latest poll."""
-        return self.coordinator.data.data
-
-    async def _write(self, write: Callable[[], Awaitable[Any]]) -> None:
-        """Run a driver write; turn its errors into translated Home Assistant errors."""
-        try:
-            await write()
-        except InvalidSetting as err:
-            key = "invalid_timeout" if isinstance(err, InvalidTimeout) else "invalid_current"
-            if key == "invalid_current" and err.minimum > err.maximum:
-                key = "invalid_current_pause_only"
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key=key,
-                translation_placeholders={
-                    "value": str(err.value),
-                    "minimum": str(err.minimum),
-                    "maximum": str(err.maximum),
-                },
-            ) from err
-        except ModbusError as err:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="write_failed",
-                translation_placeholders={"error": str(err)},
-            ) from err
-        finally:
-            # Show what the charger holds now, also after a failed or partial write.
-            await self.coordinator.async_refresh()
+KWH_AS_WH = ENTITY_SETTING_SCALES["session_energy_limit"]  # entity kWh, setting Wh
 
 
 def _whole(value: float) -> int:
@@ -142,157 +57,218 @@ def _whole(value: float) -> int:
     return int(value)
 
 
-class CurrentLimitNumber(AmtronNumber):
-    """Charging current limit (register 1000): 0 pauses, otherwise min..max A."""
+def _ceiling(options: Any, data: AmtronData) -> float:
+    """The smallest known of the operator limit, the EV's maximum and the ceiling."""
+    ceiling = int(options.get(CONF_MAX_CURRENT, DEFAULT_MAX_CURRENT))
+    return float(min([ceiling, *(v for v in (data.operator_limit, data.ev_max_current) if v)]))
 
-    _attr_device_class = NumberDeviceClass.CURRENT
-    _attr_native_unit_of_measurement = UnitOfElectricCurrent.AMPERE
-    _attr_native_min_value = 0
 
-    def __init__(self, coordinator: AmtronCoordinator, device_info: DeviceInfo) -> None:
-        """Bind the limit to the charger."""
-        super().__init__(coordinator, device_info, "charging_current_limit")
+@dataclass(frozen=True, kw_only=True)
+class ChargerNumberDescription(NumberEntityDescription):
+    """A register of the charger: read from each poll, written and read back."""
+
+    value_fn: Callable[[AmtronData], float | None]
+    # (client, latest poll, the entry's options, the whole number) -> the write.
+    set_value_fn: Callable[[AmtronClient, AmtronData, Any, int], Awaitable[Any]]
+    max_value_fn: Callable[[Any, AmtronData], float] | None = None
+
+
+def _set_limit(client: AmtronClient, data: AmtronData, options: Any, amps: int) -> Awaitable[Any]:
+    return client.set_current_limit(amps, max_current=int(_ceiling(options, data)))
+
+
+def _set_safe_current(
+    client: AmtronClient, data: AmtronData, options: Any, amps: int
+) -> Awaitable[Any]:
+    # SAFE_CURRENT and COMM_TIMEOUT are written together: keep the timeout.
+    return client.set_fallback(amps, data.comm_timeout or DEFAULT_COMM_TIMEOUT)
+
+
+def _set_timeout(
+    client: AmtronClient, data: AmtronData, options: Any, seconds: int
+) -> Awaitable[Any]:
+    safe = data.safe_current if data.safe_current is not None else 0
+    return client.set_fallback(safe, seconds)
+
+
+CHARGER_NUMBERS: tuple[ChargerNumberDescription, ...] = (
+    # Register 1000: 0 pauses, otherwise min..max A.
+    ChargerNumberDescription(
+        key="charging_current_limit",
+        translation_key="charging_current_limit",
+        device_class=NumberDeviceClass.CURRENT,
+        native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+        native_min_value=0,
+        native_step=1,
+        mode=NumberMode.BOX,
+        value_fn=lambda data: data.hems_limit,
+        set_value_fn=_set_limit,
+        max_value_fn=_ceiling,
+    ),
+    # SAFE_CURRENT (131): the current the charger falls back to without a HEMS.
+    ChargerNumberDescription(
+        key="failsafe_current",
+        translation_key="failsafe_current",
+        device_class=NumberDeviceClass.CURRENT,
+        native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+        entity_category=EntityCategory.CONFIG,
+        native_min_value=0,
+        native_max_value=HEMS_MAX_A,
+        native_step=1,
+        mode=NumberMode.BOX,
+        value_fn=lambda data: data.safe_current,
+        set_value_fn=_set_safe_current,
+    ),
+    # COMM_TIMEOUT (132): silence after which the fail-safe current applies.
+    ChargerNumberDescription(
+        key="comm_timeout",
+        translation_key="comm_timeout",
+        device_class=NumberDeviceClass.DURATION,
+        native_unit_of_measurement=UnitOfTime.SECONDS,
+        entity_category=EntityCategory.CONFIG,
+        native_min_value=COMM_TIMEOUT_RANGE[0],
+        native_max_value=COMM_TIMEOUT_RANGE[1],
+        native_step=1,
+        mode=NumberMode.BOX,
+        value_fn=lambda data: data.comm_timeout,
+        set_value_fn=_set_timeout,
+    ),
+)
+
+
+def charger_numbers(
+    coordinator: AmtronCoordinator, client: AmtronClient, device_info: DeviceInfo
+) -> Iterable[NumberEntity]:
+    """The numbers of the charger's registers."""
+    for description in CHARGER_NUMBERS:
+        yield ChargerNumber(coordinator, client, device_info, description)
+
+
+class ChargerNumber(SolarWallboxEntity[AmtronCoordinator], NumberEntity):
+    """A number whose value is a register of the charger, written and read back."""
+
+    entity_description: ChargerNumberDescription
+
+    def __init__(
+        self,
+        coordinator: AmtronCoordinator,
+        client: AmtronClient,
+        device_info: DeviceInfo,
+        description: ChargerNumberDescription,
+    ) -> None:
+        """Bind ``description`` to the charger (its driver: the single connection)."""
+        super().__init__(coordinator, device_info, description.key)
+        self.entity_description = description
+        self.client = client
 
     @property
     def native_max_value(self) -> float:
-        """The smallest known of the operator limit, the EV's maximum and the ceiling."""
-        ceiling = int(
-            self.coordinator.config_entry.options.get(CONF_MAX_CURRENT, DEFAULT_MAX_CURRENT)
+        """The description's maximum, or what the charger allows now."""
+        if self.entity_description.max_value_fn is None:
+            return super().native_max_value
+        options = self.coordinator.config_entry.options
+        return self.entity_description.max_value_fn(options, self.coordinator.data.data)
+
+    @property
+    def native_value(self) -> float | None:
+        """The register as read back from the charger."""
+        return self.entity_description.value_fn(self.coordinator.data.data)
+
+    async def async_set_native_value(self, value: float) -> None:
+        """Write the register and read it back."""
+        await self._async_write(_whole(value))
+
+    @writes_to_device
+    async def _async_write(self, value: int) -> None:
+        await self.entity_description.set_value_fn(
+            self.client, self.coordinator.data.data, self.coordinator.config_entry.options, value
         )
-        data = self.data
-        known = [ceiling, *(v for v in (data.operator_limit, data.ev_max_current) if v)]
-        return float(min(known))
-
-    @property
-    def native_value(self) -> float | None:
-        """The limit as read back from the charger."""
-        return self.data.hems_limit
-
-    async def async_set_native_value(self, value: float) -> None:
-        """Write the limit and read it back."""
-        amps = _whole(value)
-        maximum = int(self.native_max_value)
-        await self._write(lambda: self.client.set_current_limit(amps, max_current=maximum))
 
 
-class FailsafeCurrentNumber(AmtronNumber):
-    """SAFE_CURRENT (131): the current the charger falls back to without a HEMS."""
-
-    _attr_device_class = NumberDeviceClass.CURRENT
-    _attr_native_unit_of_measurement = UnitOfElectricCurrent.AMPERE
-    _attr_entity_category = EntityCategory.CONFIG
-    _attr_native_min_value = 0
-    _attr_native_max_value = HEMS_MAX_A
-
-    def __init__(self, coordinator: AmtronCoordinator, device_info: DeviceInfo) -> None:
-        """Bind the fail-safe current to the charger."""
-        super().__init__(coordinator, device_info, "failsafe_current")
-
-    @property
-    def native_value(self) -> float | None:
-        """SAFE_CURRENT as read from the charger."""
-        return self.data.safe_current
-
-    async def async_set_native_value(self, value: float) -> None:
-        """Write the fail-safe current (keeping the timeout)."""
-        amps = _whole(value)
-        timeout = self.data.comm_timeout or DEFAULT_COMM_TIMEOUT
-        await self._write(lambda: self.client.set_fallback(amps, timeout))
-
-
-class CommTimeoutNumber(AmtronNumber):
-    """COMM_TIMEOUT (132): silence after which the fail-safe current applies."""
-
-    _attr_device_class = NumberDeviceClass.DURATION
-    _attr_native_unit_of_measurement = UnitOfTime.SECONDS
-    _attr_entity_category = EntityCategory.CONFIG
-    _attr_native_min_value = COMM_TIMEOUT_RANGE[0]
-    _attr_native_max_value = COMM_TIMEOUT_RANGE[1]
-
-    def __init__(self, coordinator: AmtronCoordinator, device_info: DeviceInfo) -> None:
-        """Bind the communication timeout to the charger."""
-        super().__init__(coordinator, device_info, "comm_timeout")
-
-    @property
-    def native_value(self) -> float | None:
-        """COMM_TIMEOUT as read from the charger."""
-        return self.data.comm_timeout
-
-    async def async_set_native_value(self, value: float) -> None:
-        """Write the timeout (keeping the fail-safe current)."""
-        seconds = _whole(value)
-        safe = self.data.safe_current if self.data.safe_current is not None else 0
-        await self._write(lambda: self.client.set_fallback(safe, seconds))
+def _setting(name: str, scale: float = 1.0) -> Callable[[Settings], float]:
+    return lambda settings: float(getattr(settings, name)) / scale
 
 
 @dataclass(frozen=True, kw_only=True)
 class SettingDescription(NumberEntityDescription):
-    """A controller setting the user changes as a number."""
+    """A controller setting the user changes as a number (kept in the state store)."""
 
-    setting: str
-    scale: float = 1.0  # entity value × scale = setting value
+    value_fn: Callable[[Settings], float]
+    # The setting's value from the entity's (scaled, rounded as the setting needs it).
+    setting_fn: Callable[[float], float | int]
 
 
 SETTING_NUMBERS: tuple[SettingDescription, ...] = (
     SettingDescription(
         key="min_current",
-        setting="min_current",
         native_min_value=6,
         native_max_value=32,
         native_step=1,
         native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
         device_class=NumberDeviceClass.CURRENT,
         entity_category=EntityCategory.CONFIG,
+        value_fn=_setting("min_current"),
+        setting_fn=int,
     ),
     SettingDescription(
         key="max_current",
-        setting="max_current",
         native_min_value=6,
         native_max_value=32,
         native_step=1,
         native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
         device_class=NumberDeviceClass.CURRENT,
         entity_category=EntityCategory.CONFIG,
+        value_fn=_setting("max_current"),
+        setting_fn=int,
     ),
     SettingDescription(
         key="grid_target",
-        setting="grid_target",
         native_min_value=-5000,
         native_max_value=5000,
         native_step=50,
         native_unit_of_measurement=UnitOfPower.WATT,
         device_class=NumberDeviceClass.POWER,
         entity_category=EntityCategory.CONFIG,
+        value_fn=_setting("grid_target"),
+        setting_fn=float,
     ),
     SettingDescription(
         key="priority_soc",
-        setting="priority_soc",
         native_min_value=0,
         native_max_value=100,
         native_step=1,
         native_unit_of_measurement=PERCENTAGE,
         entity_category=EntityCategory.CONFIG,
+        value_fn=_setting("priority_soc"),
+        setting_fn=float,
     ),
     SettingDescription(
         key="support_soc",
-        setting="support_soc",
         native_min_value=0,
         native_max_value=100,
         native_step=1,
         native_unit_of_measurement=PERCENTAGE,
         entity_category=EntityCategory.CONFIG,
+        value_fn=_setting("support_soc"),
+        setting_fn=float,
     ),
     SettingDescription(
         key="session_energy_limit",
-        setting="session_energy_limit",
         native_min_value=0,
         native_max_value=200,
         native_step=0.5,
         native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
         device_class=NumberDeviceClass.ENERGY,
-        scale=ENTITY_SETTING_SCALES["session_energy_limit"],
+        value_fn=_setting("session_energy_limit", ENTITY_SETTING_SCALES["session_energy_limit"]),
+        setting_fn=lambda value: value * ENTITY_SETTING_SCALES["session_energy_limit"],
     ),
 )
+
+
+def setting_numbers(manager: ChargingManager, device_info: DeviceInfo) -> Iterable[NumberEntity]:
+    """The numbers of the surplus controller's settings."""
+    for description in SETTING_NUMBERS:
+        yield SettingNumber(manager, device_info, description)
 
 
 class SettingNumber(ChargingEntity, NumberEntity):
@@ -311,15 +287,13 @@ class SettingNumber(ChargingEntity, NumberEntity):
     @property
     def native_value(self) -> float:
         """The setting as the controller uses it."""
-        value = getattr(self.manager.settings, self.entity_description.setting)
-        return float(value) / self.entity_description.scale
+        return self.entity_description.value_fn(self.manager.settings)
 
     async def async_set_native_value(self, value: float) -> None:
-        """Change the setting."""
-        setting = self.entity_description.setting
+        """Change the setting (the current range stays a range)."""
+        setting = self.entity_description.key
         settings = self.manager.settings
-        scaled = value * self.entity_description.scale
-        new: float | int = int(scaled) if setting in ("min_current", "max_current") else scaled
+        new = self.entity_description.setting_fn(value)
         low = new if setting == "min_current" else settings.min_current
         high = new if setting == "max_current" else settings.max_current
         if low > high:

@@ -2,31 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from homeassistant.components.select import SelectEntity
+from homeassistant.const import Platform
 
 from .charging.model import ChargeMode
 from .charging_entities import ChargingEntity
-
-if TYPE_CHECKING:
-    from homeassistant.core import HomeAssistant
-    from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
-
-    from .models import SolarWallboxConfigEntry
+from .entity import platform_setup
 
 PARALLEL_UPDATES = 0
 
 
-async def async_setup_entry(
-    hass: HomeAssistant,
-    entry: SolarWallboxConfigEntry,
-    async_add_entities: AddConfigEntryEntitiesCallback,
-) -> None:
-    """Create the charge mode select of a wallbox entry."""
-    manager = entry.runtime_data.charging
-    if manager is not None:
-        async_add_entities([ChargeModeSelect(manager, entry.runtime_data.device_info)])
+async_setup_entry = platform_setup(Platform.SELECT)
 
 
 class ChargeModeSelect(ChargingEntity, SelectEntity):

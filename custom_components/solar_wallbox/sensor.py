@@ -19,20 +19,16 @@ from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.typing import StateType
 
-from . import amtron, dctr, e3dc, pac2200
 from .charging.model import Reason
 from .charging_entities import ChargingEntity
 from .charging_manager import ChargingManager
-from .const import ENERGY_MAX_GAP_INTERVALS, DeviceType
+from .const import ENERGY_MAX_GAP_INTERVALS
 from .coordinator import SolarWallboxCoordinator
 from .descriptions import EnergySensorDescription, SensorDescription
 from .energy import CounterGuard, EnergyIntegrator
-from .entity import SolarWallboxEntity, add_entities
+from .entity import SolarWallboxEntity, platform_setup
 
 if TYPE_CHECKING:
-    from homeassistant.core import HomeAssistant
-    from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
-
     from .models import SolarWallboxConfigEntry
 
 PARALLEL_UPDATES = 0
@@ -40,47 +36,7 @@ PARALLEL_UPDATES = 0
 type Coordinator = SolarWallboxCoordinator[Any, Any]
 
 
-async def async_setup_entry(
-    hass: HomeAssistant,
-    entry: SolarWallboxConfigEntry,
-    async_add_entities: AddConfigEntryEntitiesCallback,
-) -> None:
-    """Create the sensors of the entry's device."""
-    runtime = entry.runtime_data
-    coordinator = runtime.coordinator
-    first = coordinator.data.data
-    entities: list[SensorEntity] = []
-    match runtime.device_type:
-        case DeviceType.E3DC:
-            entities.extend(
-                DeviceSensor(coordinator, runtime.device_info, d)
-                for d in e3dc.sensor_descriptions(first)
-            )
-            entities.extend(
-                EnergySensor(coordinator, runtime.device_info, d) for d in e3dc.ENERGY_SENSORS
-            )
-        case DeviceType.PAC2200:
-            entities.extend(
-                DeviceSensor(coordinator, runtime.device_info, d)
-                for d in pac2200.sensor_descriptions(first)
-            )
-        case DeviceType.DCTR:
-            entities.extend(
-                DeviceSensor(coordinator, runtime.device_info, d)
-                for d in dctr.sensor_descriptions(first)
-            )
-        case DeviceType.AMTRON:
-            entities.extend(
-                DeviceSensor(coordinator, runtime.device_info, d)
-                for d in amtron.sensor_descriptions(coordinator.identity)
-            )
-            entities.append(RfidSensor(coordinator, runtime.device_info, entry))
-            if runtime.charging is not None:
-                entities.extend(
-                    ChargingSensor(runtime.charging, runtime.device_info, d)
-                    for d in CHARGING_SENSORS
-                )
-    add_entities(entry, Platform.SENSOR, async_add_entities, entities)
+async_setup_entry = platform_setup(Platform.SENSOR)
 
 
 class DeviceSensor(SolarWallboxEntity[Coordinator], SensorEntity):

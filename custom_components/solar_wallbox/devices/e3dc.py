@@ -1,14 +1,16 @@
-"""E3DC S10 in Home Assistant: device info and entity descriptions."""
+"""E3DC S10: device info, entity descriptions, roles (grid meter, home battery)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from homeassistant.components.binary_sensor import BinarySensorDeviceClass
 from homeassistant.components.sensor import SensorDeviceClass, SensorStateClass
 from homeassistant.const import (
     PERCENTAGE,
     EntityCategory,
+    Platform,
     UnitOfElectricCurrent,
     UnitOfElectricPotential,
     UnitOfEnergy,
@@ -17,17 +19,28 @@ from homeassistant.const import (
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.typing import StateType
 
-from .const import DOMAIN
-from .descriptions import BinarySensorDescription, EnergySensorDescription, SensorDescription
-from .drivers.e3dc import (
+from ..binary_sensor import DeviceBinarySensor
+from ..const import DEFAULT_UNIT_ID, DOMAIN, DeviceType
+from ..descriptions import BinarySensorDescription, EnergySensorDescription, SensorDescription
+from ..drivers.e3dc import (
     METER_COUNT,
     STRING_COUNT,
+    E3dcClient,
     E3dcData,
     E3dcIdentity,
     EmergencyPower,
     EmsStatus,
     MeterType,
 )
+from ..sensor import DeviceSensor, EnergySensor
+from .spec import BatteryState, DeviceSpec
+
+if TYPE_CHECKING:
+    from homeassistant.helpers.entity import Entity
+
+    from ..models import DeviceRuntime
+
+    type E3dcRuntime = DeviceRuntime[E3dcClient, E3dcIdentity, E3dcData]
 
 type E3dcSensor = SensorDescription[E3dcData]
 
@@ -288,3 +301,37 @@ def binary_sensor_descriptions(
 ) -> tuple[BinarySensorDescription[E3dcData], ...]:
     """Every binary sensor of an E3DC whose first poll returned ``data``."""
     return (*BINARY_SENSORS, *wallbox_binary_sensors(data))
+
+
+def _sensors(device: E3dcRuntime) -> Iterable[Entity]:
+    first = device.coordinator.data.data
+    for description in sensor_descriptions(first):
+        yield DeviceSensor(device.coordinator, device.device_info, description)
+    for energy in ENERGY_SENSORS:
+        yield EnergySensor(device.coordinator, device.device_info, energy)
+
+
+def _binary_sensors(device: E3dcRuntime) -> Iterable[Entity]:
+    for description in binary_sensor_descriptions(device.coordinator.data.data):
+        yield DeviceBinarySensor(device.coordinator, device.device_info, description)
+
+
+def _battery(data: E3dcData) -> BatteryState:
+    return BatteryState(
+        power=float(data.battery_power),
+        soc=float(data.battery_soc),
+        pv_power=float(data.pv_power),
+    )
+
+
+SPEC = DeviceSpec[E3dcClient, E3dcIdentity, E3dcData](
+    device_type=DeviceType.E3DC,
+    default_unit_id=DEFAULT_UNIT_ID,
+    client=E3dcClient,
+    identity_id=lambda identity: identity.serial or None,
+    title=lambda identity: f"E3DC {identity.model}".strip(),
+    device_info=device_info,
+    entities={Platform.BINARY_SENSOR: _binary_sensors, Platform.SENSOR: _sensors},
+    grid_power=lambda data: float(data.grid_power),
+    battery=_battery,
+)

@@ -1,15 +1,20 @@
-"""Mennekes Amtron (ECU) in Home Assistant: device info and entity descriptions."""
+"""Mennekes Amtron (ECU): device info, entity descriptions and the wallbox role.
+
+The wallbox role brings surplus charging: the charging manager (charging_manager.py) and
+its entities on the charger's device.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.components.binary_sensor import BinarySensorDeviceClass
 from homeassistant.components.sensor import SensorDeviceClass, SensorStateClass
 from homeassistant.const import (
     EntityCategory,
+    Platform,
     UnitOfElectricCurrent,
     UnitOfElectricPotential,
     UnitOfEnergy,
@@ -19,9 +24,32 @@ from homeassistant.const import (
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.util import dt as dt_util
 
-from .const import DOMAIN
-from .descriptions import BinarySensorDescription, SensorDescription
-from .drivers.amtron import AmtronData, AmtronIdentity, ChargePointStatus, VehicleState
+from ..binary_sensor import DeviceBinarySensor
+from ..button import AcknowledgeRcmButton
+from ..charging_manager import ChargingManager
+from ..const import DEFAULT_AMTRON_UNIT_ID, DOMAIN, DeviceType
+from ..descriptions import BinarySensorDescription, SensorDescription
+from ..drivers.amtron import (
+    AmtronClient,
+    AmtronData,
+    AmtronIdentity,
+    ChargePointStatus,
+    VehicleState,
+)
+from ..number import charger_numbers, setting_numbers
+from ..select import ChargeModeSelect
+from ..sensor import CHARGING_SENSORS, ChargingSensor, DeviceSensor, RfidSensor
+from ..store import ChargingStore, async_load_memory
+from ..switch import SurplusChargingSwitch
+from .spec import DeviceSpec
+
+if TYPE_CHECKING:
+    from homeassistant.core import HomeAssistant
+    from homeassistant.helpers.entity import Entity
+
+    from ..models import DeviceRuntime, SolarWallboxConfigEntry
+
+    type AmtronRuntime = DeviceRuntime[AmtronClient, AmtronIdentity, AmtronData]
 
 type AmtronSensor = SensorDescription[AmtronData]
 type AmtronBinarySensor = BinarySensorDescription[AmtronData]
@@ -290,3 +318,74 @@ def sensor_descriptions(identity: AmtronIdentity) -> tuple[AmtronSensor, ...]:
 def binary_sensor_descriptions(identity: AmtronIdentity) -> tuple[AmtronBinarySensor, ...]:
     """The binary sensors the charger's firmware supports."""
     return tuple(d for d in BINARY_SENSORS if d.group not in identity.unsupported)
+
+
+def _sensors(device: AmtronRuntime) -> Iterable[Entity]:
+    for description in sensor_descriptions(device.identity):
+        yield DeviceSensor(device.coordinator, device.device_info, description)
+    yield RfidSensor(device.coordinator, device.device_info, device.coordinator.config_entry)
+    if device.charging is not None:
+        for charging in CHARGING_SENSORS:
+            yield ChargingSensor(device.charging, device.device_info, charging)
+
+
+def _binary_sensors(device: AmtronRuntime) -> Iterable[Entity]:
+    for description in binary_sensor_descriptions(device.identity):
+        yield DeviceBinarySensor(device.coordinator, device.device_info, description)
+
+
+def _numbers(device: AmtronRuntime) -> Iterable[Entity]:
+    yield from charger_numbers(device.coordinator, device.client, device.device_info)
+    if device.charging is not None:
+        yield from setting_numbers(device.charging, device.device_info)
+
+
+def _charging(
+    make: Callable[[ChargingManager, DeviceInfo], Entity],
+) -> Callable[[AmtronRuntime], Iterable[Entity]]:
+    """One entity of surplus charging (there is none while the manager is missing)."""
+
+    def entities(device: AmtronRuntime) -> Iterable[Entity]:
+        return (make(device.charging, device.device_info),) if device.charging else ()
+
+    return entities
+
+
+async def _async_start_charging(
+    hass: HomeAssistant, entry: SolarWallboxConfigEntry, device: AmtronRuntime
+) -> None:
+    """The charging manager, from its memory (store.py), before any platform loads.
+
+    So the RCM lockout is in place before the first decision, whichever entities are
+    enabled and whatever loads first.
+    """
+    store = ChargingStore(hass, entry.entry_id)
+    loaded = await async_load_memory(hass, entry, store)
+    device.charging = ChargingManager(hass, entry, device, store, loaded.memory)
+    device.charging.start()
+
+
+async def _async_remove(hass: HomeAssistant, entry_id: str) -> None:
+    """Delete the surplus charging memory of a deleted entry."""
+    await ChargingStore(hass, entry_id).async_remove()
+
+
+SPEC = DeviceSpec[AmtronClient, AmtronIdentity, AmtronData](
+    device_type=DeviceType.AMTRON,
+    default_unit_id=DEFAULT_AMTRON_UNIT_ID,
+    client=AmtronClient,
+    identity_id=lambda identity: None,  # no serial number over Modbus
+    title=lambda identity: f"Mennekes Amtron {identity.model or ''}".strip(),
+    device_info=device_info,
+    entities={
+        Platform.BINARY_SENSOR: _binary_sensors,
+        Platform.BUTTON: _charging(AcknowledgeRcmButton),
+        Platform.NUMBER: _numbers,
+        Platform.SELECT: _charging(ChargeModeSelect),
+        Platform.SENSOR: _sensors,
+        Platform.SWITCH: _charging(SurplusChargingSwitch),
+    },
+    wallbox=True,
+    setup=_async_start_charging,
+    remove=_async_remove,
+)

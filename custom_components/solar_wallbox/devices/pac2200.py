@@ -1,15 +1,17 @@
-"""Siemens PAC2200 in Home Assistant: device info and entity descriptions.
+"""Siemens PAC2200: device info, entity descriptions and its role (grid meter).
 
 Sign convention of the meter (at the grid connection): active power + import, − export.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from homeassistant.components.sensor import SensorDeviceClass, SensorStateClass
 from homeassistant.const import (
     EntityCategory,
+    Platform,
     UnitOfApparentPower,
     UnitOfElectricCurrent,
     UnitOfElectricPotential,
@@ -21,9 +23,18 @@ from homeassistant.const import (
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.typing import StateType
 
-from .const import DOMAIN
-from .descriptions import SensorDescription
-from .drivers.pac2200 import Pac2200Data, Pac2200Identity
+from ..const import DEFAULT_UNIT_ID, DOMAIN, DeviceType
+from ..descriptions import SensorDescription
+from ..drivers.pac2200 import Pac2200Client, Pac2200Data, Pac2200Identity
+from ..sensor import DeviceSensor
+from .spec import DeviceSpec
+
+if TYPE_CHECKING:
+    from homeassistant.helpers.entity import Entity
+
+    from ..models import DeviceRuntime
+
+    type Pac2200Runtime = DeviceRuntime[Pac2200Client, Pac2200Identity, Pac2200Data]
 
 type Pac2200Sensor = SensorDescription[Pac2200Data]
 
@@ -338,3 +349,21 @@ COUNTERS: tuple[Pac2200Sensor, ...] = (
 def sensor_descriptions(data: Pac2200Data) -> tuple[Pac2200Sensor, ...]:
     """Every sensor of a PAC2200."""
     return (*SENSORS, *COUNTERS)
+
+
+def _sensors(device: Pac2200Runtime) -> Iterable[Entity]:
+    for description in sensor_descriptions(device.coordinator.data.data):
+        yield DeviceSensor(device.coordinator, device.device_info, description)
+
+
+SPEC = DeviceSpec[Pac2200Client, Pac2200Identity, Pac2200Data](
+    device_type=DeviceType.PAC2200,
+    default_unit_id=DEFAULT_UNIT_ID,
+    client=Pac2200Client,
+    identity_id=lambda identity: f"pac2200_{identity.serial}" if identity.serial else None,
+    title=lambda identity: "Siemens PAC2200",
+    device_info=device_info,
+    entities={Platform.SENSOR: _sensors},
+    # The meter sits at the grid connection: active power + import, − export.
+    grid_power=lambda data: data.active_power_total,
+)

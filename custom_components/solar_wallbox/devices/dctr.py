@@ -1,4 +1,4 @@
-"""Doepke DCTR residual current monitor in Home Assistant: device info and descriptions.
+"""Doepke DCTR residual current monitor: device info, descriptions, the monitor role.
 
 The register map comes from the original tool (no public Doepke documentation); residual
 currents are assumed to be in mA.
@@ -6,17 +6,29 @@ currents are assumed to be in mA.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.components.binary_sensor import BinarySensorDeviceClass
 from homeassistant.components.sensor import SensorDeviceClass, SensorStateClass
-from homeassistant.const import EntityCategory, UnitOfElectricCurrent
+from homeassistant.const import EntityCategory, Platform, UnitOfElectricCurrent
 from homeassistant.helpers.device_registry import DeviceInfo
 
-from .const import DOMAIN
-from .descriptions import BinarySensorDescription, SensorDescription
-from .drivers.dctr import BANDS, DctrData, DctrIdentity
+from ..binary_sensor import DeviceBinarySensor, LinkBinarySensor
+from ..const import DEFAULT_UNIT_ID, DOMAIN, DeviceType
+from ..descriptions import BinarySensorDescription, SensorDescription
+from ..drivers.dctr import BANDS, DctrClient, DctrData, DctrIdentity
+from ..rcm import RcmMonitor
+from ..sensor import DeviceSensor
+from .spec import DeviceSpec
+
+if TYPE_CHECKING:
+    from homeassistant.core import HomeAssistant
+    from homeassistant.helpers.entity import Entity
+
+    from ..models import DeviceRuntime, SolarWallboxConfigEntry
+
+    type DctrRuntime = DeviceRuntime[DctrClient, DctrIdentity, DctrData]
 
 type DctrSensor = SensorDescription[DctrData]
 
@@ -127,5 +139,37 @@ def sensor_descriptions(data: DctrData) -> tuple[DctrSensor, ...]:
 
 
 def binary_sensor_descriptions(data: DctrData) -> tuple[BinarySensorDescription[DctrData], ...]:
-    """Every binary sensor of a DCTR (the link sensor is added by the platform)."""
+    """Every binary sensor of a DCTR computed from a poll (the link sensor is not)."""
     return BINARY_SENSORS
+
+
+def _sensors(device: DctrRuntime) -> Iterable[Entity]:
+    for description in sensor_descriptions(device.coordinator.data.data):
+        yield DeviceSensor(device.coordinator, device.device_info, description)
+
+
+def _binary_sensors(device: DctrRuntime) -> Iterable[Entity]:
+    yield LinkBinarySensor(device.coordinator, device.device_info, "rcm_link")
+    for description in binary_sensor_descriptions(device.coordinator.data.data):
+        yield DeviceBinarySensor(device.coordinator, device.device_info, description)
+
+
+def _start_monitor(
+    hass: HomeAssistant, entry: SolarWallboxConfigEntry, device: DctrRuntime
+) -> None:
+    """After the platforms: the device exists, so the monitor's events carry its id."""
+    device.rcm = RcmMonitor(hass, device.coordinator)
+    device.rcm.start()
+
+
+SPEC = DeviceSpec[DctrClient, DctrIdentity, DctrData](
+    device_type=DeviceType.DCTR,
+    default_unit_id=DEFAULT_UNIT_ID,
+    client=DctrClient,
+    identity_id=lambda identity: None,  # no serial number over Modbus
+    title=lambda identity: "Doepke DCTR",
+    device_info=device_info,
+    entities={Platform.BINARY_SENSOR: _binary_sensors, Platform.SENSOR: _sensors},
+    residual_current_monitor=True,
+    started=_start_monitor,
+)
