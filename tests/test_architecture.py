@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -275,3 +277,69 @@ def test_cycle_check_finds_a_cycle(tmp_path: Path) -> None:
     (package / "d.py").write_text("from .c import y\n")
     cycles = _cycles(_package_import_graph(package, "pkg"))
     assert cycles == [["pkg.a", "pkg.b", "pkg.a"]]
+
+
+PACKAGE = "custom_components.solar_wallbox"
+DEVICE_TYPES = ("amtron", "dctr", "e3dc", "pac2200")
+
+
+def test_device_modules_import_only_their_own_driver() -> None:
+    """devices/<type>.py talks to its own driver (and the transport), no other device's."""
+    graph = _package_import_graph(COMPONENT, PACKAGE)
+    for device in DEVICE_TYPES:
+        imported = graph[f"{PACKAGE}.devices.{device}"]
+        drivers = {m for m in imported if m.startswith(f"{PACKAGE}.drivers.")}
+        assert drivers <= {f"{PACKAGE}.drivers.{device}", f"{PACKAGE}.drivers.modbus"}, device
+        assert f"{PACKAGE}.drivers.{device}" in drivers, device
+        others = {m for m in imported if m.startswith(f"{PACKAGE}.devices.")}
+        assert others <= {f"{PACKAGE}.devices.spec"}, device
+
+
+def test_only_the_registry_knows_the_device_modules() -> None:
+    """A new device type is a new module in devices/: nothing else imports one by name."""
+    graph = _package_import_graph(COMPONENT, PACKAGE)
+    device_modules = {f"{PACKAGE}.devices.{device}" for device in DEVICE_TYPES}
+    importers = {m for m, imported in graph.items() if imported & device_modules}
+    assert importers == {f"{PACKAGE}.devices"}
+
+
+def _ha_free_modules() -> list[str]:
+    """The package root, const.py, drivers/, charging/ and the measurement log code."""
+    names = [PACKAGE, f"{PACKAGE}.const", f"{PACKAGE}.streamlog"]
+    for folder in ("drivers", "charging"):
+        for path in sorted((COMPONENT / folder).glob("*.py")):
+            module = f"{PACKAGE}.{folder}"
+            names.append(module if path.stem == "__init__" else f"{module}.{path.stem}")
+    return names
+
+
+@pytest.mark.parametrize(
+    "modules",
+    [_ha_free_modules(), ["bench.closed_loop", "bench.poll", "simulator.runner", "demo.checks"]],
+    ids=["integration", "tools"],
+)
+def test_ha_free_code_imports_without_homeassistant(modules: list[str]) -> None:
+    """In a fresh interpreter, importing them loads no Home Assistant (nor stubs one)."""
+    code = (
+        "import importlib, sys\n"
+        f"for name in {modules!r}:\n"
+        "    importlib.import_module(name)\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] == 'homeassistant')\n"
+        "print(loaded)\n"
+        "sys.exit(1 if loaded else 0)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_import_check_sees_homeassistant() -> None:
+    """The check above can fail: importing the Home Assistant side loads it."""
+    code = (
+        "import importlib, sys\n"
+        f"importlib.import_module('{PACKAGE}.lifecycle')\n"
+        "sys.exit(0 if 'homeassistant' in sys.modules else 1)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, timeout=120, check=False)
+    assert done.returncode == 0

@@ -185,17 +185,26 @@ class ChargerNumber(SolarWallboxEntity[AmtronCoordinator], NumberEntity):
         )
 
 
-def _setting(name: str, scale: float = 1.0) -> Callable[[Settings], float]:
-    return lambda settings: float(getattr(settings, name)) / scale
-
-
 @dataclass(frozen=True, kw_only=True)
 class SettingDescription(NumberEntityDescription):
     """A controller setting the user changes as a number (kept in the state store)."""
 
     value_fn: Callable[[Settings], float]
-    # The setting's value from the entity's (scaled, rounded as the setting needs it).
-    setting_fn: Callable[[float], float | int]
+    set_value_fn: Callable[[ChargingManager, float], Awaitable[None]]
+
+
+async def _set_current(manager: ChargingManager, name: str, amps: int) -> None:
+    """min_current or max_current; the two stay a range."""
+    settings = manager.settings
+    low = amps if name == "min_current" else settings.min_current
+    high = amps if name == "max_current" else settings.max_current
+    if low > high:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="min_above_max",
+            translation_placeholders={"minimum": str(low), "maximum": str(high)},
+        )
+    await manager.async_update_setting(name, amps)
 
 
 SETTING_NUMBERS: tuple[SettingDescription, ...] = (
@@ -207,8 +216,8 @@ SETTING_NUMBERS: tuple[SettingDescription, ...] = (
         native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
         device_class=NumberDeviceClass.CURRENT,
         entity_category=EntityCategory.CONFIG,
-        value_fn=_setting("min_current"),
-        setting_fn=int,
+        value_fn=lambda s: float(s.min_current),
+        set_value_fn=lambda m, value: _set_current(m, "min_current", int(value)),
     ),
     SettingDescription(
         key="max_current",
@@ -218,8 +227,8 @@ SETTING_NUMBERS: tuple[SettingDescription, ...] = (
         native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
         device_class=NumberDeviceClass.CURRENT,
         entity_category=EntityCategory.CONFIG,
-        value_fn=_setting("max_current"),
-        setting_fn=int,
+        value_fn=lambda s: float(s.max_current),
+        set_value_fn=lambda m, value: _set_current(m, "max_current", int(value)),
     ),
     SettingDescription(
         key="grid_target",
@@ -229,8 +238,8 @@ SETTING_NUMBERS: tuple[SettingDescription, ...] = (
         native_unit_of_measurement=UnitOfPower.WATT,
         device_class=NumberDeviceClass.POWER,
         entity_category=EntityCategory.CONFIG,
-        value_fn=_setting("grid_target"),
-        setting_fn=float,
+        value_fn=lambda s: float(s.grid_target),
+        set_value_fn=lambda m, value: m.async_update_setting("grid_target", value),
     ),
     SettingDescription(
         key="priority_soc",
@@ -239,8 +248,8 @@ SETTING_NUMBERS: tuple[SettingDescription, ...] = (
         native_step=1,
         native_unit_of_measurement=PERCENTAGE,
         entity_category=EntityCategory.CONFIG,
-        value_fn=_setting("priority_soc"),
-        setting_fn=float,
+        value_fn=lambda s: float(s.priority_soc),
+        set_value_fn=lambda m, value: m.async_update_setting("priority_soc", value),
     ),
     SettingDescription(
         key="support_soc",
@@ -249,8 +258,8 @@ SETTING_NUMBERS: tuple[SettingDescription, ...] = (
         native_step=1,
         native_unit_of_measurement=PERCENTAGE,
         entity_category=EntityCategory.CONFIG,
-        value_fn=_setting("support_soc"),
-        setting_fn=float,
+        value_fn=lambda s: float(s.support_soc),
+        set_value_fn=lambda m, value: m.async_update_setting("support_soc", value),
     ),
     SettingDescription(
         key="session_energy_limit",
@@ -259,8 +268,10 @@ SETTING_NUMBERS: tuple[SettingDescription, ...] = (
         native_step=0.5,
         native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
         device_class=NumberDeviceClass.ENERGY,
-        value_fn=_setting("session_energy_limit", ENTITY_SETTING_SCALES["session_energy_limit"]),
-        setting_fn=lambda value: value * ENTITY_SETTING_SCALES["session_energy_limit"],
+        value_fn=lambda s: float(s.session_energy_limit) / KWH_AS_WH,
+        set_value_fn=lambda m, value: m.async_update_setting(
+            "session_energy_limit", value * KWH_AS_WH
+        ),
     ),
 )
 
@@ -290,16 +301,5 @@ class SettingNumber(ChargingEntity, NumberEntity):
         return self.entity_description.value_fn(self.manager.settings)
 
     async def async_set_native_value(self, value: float) -> None:
-        """Change the setting (the current range stays a range)."""
-        setting = self.entity_description.key
-        settings = self.manager.settings
-        new = self.entity_description.setting_fn(value)
-        low = new if setting == "min_current" else settings.min_current
-        high = new if setting == "max_current" else settings.max_current
-        if low > high:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="min_above_max",
-                translation_placeholders={"minimum": str(low), "maximum": str(high)},
-            )
-        await self.manager.async_update_setting(setting, new)
+        """Change the setting."""
+        await self.entity_description.set_value_fn(self.manager, value)
