@@ -51,7 +51,7 @@ from .modbus_server import (
     RegisterImage,
     SimDevice,
 )
-from .model import SiteModel
+from .model import DAY_S, SiteModel
 
 LOAD_NAME = "wallbox"
 
@@ -185,6 +185,21 @@ class AmtronDevice:
         self.session_energy_wh = 0.0
         self.session_tag = car.config.tag
         self.status = PREPARING
+        self._update_load()
+
+    def resume_session(self, plugged_for_s: float, energy_wh: float) -> None:
+        """Be in a session that began ``plugged_for_s`` ago with ``energy_wh`` charged so far.
+
+        For fixtures (tests/fixtures/amtron.json): the car is plugged in and draws what the
+        current offer gives it, settled, without simulating the hours before; the session
+        start is that many seconds before the model's time of day.
+        """
+        self.plug_in()
+        self._plugged_at = self.now - plugged_for_s
+        self.session_start_s = (self.model.t_s - plugged_for_s) % DAY_S
+        self.session_energy_wh = energy_wh
+        self.car.settle(self.car.target_for(self.offer_a))
+        self._update_status()
         self._update_load()
 
     def unplug(self) -> None:

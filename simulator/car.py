@@ -91,6 +91,15 @@ class Car:
         self._wanted = self._goal = self.current_a = 0.0
         self._pending = None
 
+    def settle(self, current_a: float) -> None:
+        """Draw ``current_a`` per phase from now on, as if it had reacted and ramped already.
+
+        For fixtures that start in the middle of a session (`AmtronDevice.resume_session`);
+        `step()` carries on from here like after any finished ramp.
+        """
+        self._wanted = self._goal = self.current_a = current_a
+        self._pending = None
+
     # State ----------------------------------------------------------------------------
 
     @property
