@@ -20,7 +20,7 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
-from custom_components.solar_wallbox import rawlog, streamlog
+from custom_components.solar_wallbox import logwriter, rawlog, streamlog
 from custom_components.solar_wallbox.config_flow import identify_device
 from custom_components.solar_wallbox.const import (
     CONF_DEVICE_TYPE,
@@ -35,7 +35,9 @@ from custom_components.solar_wallbox.const import (
 )
 from custom_components.solar_wallbox.drivers.dctr import DctrData
 from custom_components.solar_wallbox.drivers.pac2200 import Pac2200Data
-from custom_components.solar_wallbox.rawlog import GzipLogWriter, RawLogger, Sample
+from custom_components.solar_wallbox.logwriter import GzipLogWriter, Sample
+from custom_components.solar_wallbox.rawlog import RawLogger
+from custom_components.solar_wallbox.rawlog_options import suggested_directory
 
 from .conftest import SimulatedDevice, e3dc_entry, setup_entry
 
@@ -91,21 +93,24 @@ def dctr_data(alarm_a: int = 0) -> DctrData:
 
 def test_pac2200_line_has_the_original_fields_order_and_swap() -> None:
     data = pac_data(apparent_power_total=3000.5, active_power_total=2900.25, voltage_l3_l1=399.0)
-    record = rawlog.pac2200_record(1_700_000_000, data)
+    record = logwriter.pac2200_record(1_700_000_000, data)
     assert tuple(record) == streamlog.PAC2200_FIELDS
-    assert ("update", *rawlog.PAC2200_LOG_FIELDS) == streamlog.PAC2200_FIELDS
+    assert ("update", *logwriter.PAC2200_LOG_FIELDS) == streamlog.PAC2200_FIELDS
     assert record["p_avg"] == 3000.5  # sic: apparent power, as the original logged it
     assert record["pva_avg"] == 2900.25  # sic: active power
     assert record["u_l1l3"] == 399.0
-    line = rawlog.encode_line(rawlog.pac2200_record(1, pac_data(frequency=float("nan"))))
+    line = logwriter.encode_line(logwriter.pac2200_record(1, pac_data(frequency=float("nan"))))
     assert line.endswith(b"\n")
     assert b" " not in line
     assert json.loads(line)["frequency"] is None
-    assert json.loads(rawlog.encode_line({"a": float("inf"), "b": None})) == {"a": None, "b": None}
+    assert json.loads(logwriter.encode_line({"a": float("inf"), "b": None})) == {
+        "a": None,
+        "b": None,
+    }
 
 
 def test_rcm_line_has_the_original_layout() -> None:
-    record = rawlog.rcm_record(1_700_100_000, dctr_data(alarm_a=0x80))
+    record = logwriter.rcm_record(1_700_100_000, dctr_data(alarm_a=0x80))
     assert tuple(record) == streamlog.RCM_FIELDS
     assert record["f_i"] == dict(zip(streamlog.RCM_BANDS, (5, 2, 3, 1, 1, 3, 2, 3), strict=True))
     assert record["raised_alarm_a"]["dc"] is True
@@ -116,7 +121,7 @@ def test_rcm_line_has_the_original_layout() -> None:
     if sample.exists():
         _, out = decode_bytes(sample.read_bytes())
         original = json.loads(out.split(b"\n", 1)[0])
-        ours = rawlog.rcm_record(original["update"], dctr_data())
+        ours = logwriter.rcm_record(original["update"], dctr_data())
         assert list(ours) == list(original)
         for key, value in original.items():
             assert type(ours[key]) is type(value), key
@@ -131,7 +136,7 @@ def _writer(directory: Path) -> GzipLogWriter:
     return GzipLogWriter(
         directory,
         "pac2200log",
-        lambda s: rawlog.encode_line(rawlog.pac2200_record(s.update, s.data)),
+        lambda s: logwriter.encode_line(logwriter.pac2200_record(s.update, s.data)),
     )
 
 
@@ -141,7 +146,7 @@ def test_writer_flushes_are_readable_and_close_writes_a_trailer(tmp_path: Path) 
     path = writer.open(1_714_521_600, day)
     assert path.name == "pac2200log-1714521600.json.gz"
     header = path.read_bytes()
-    assert header == rawlog.GZIP_HEADER
+    assert header == logwriter.GZIP_HEADER
     if (SAMPLES / "pac2200log-1700100000.json.gz").exists():
         assert (SAMPLES / "pac2200log-1700100000.json.gz").read_bytes()[:10] == header
     writer.write([Sample(1_714_521_600 + i, day, pac_data()) for i in range(5)])
@@ -487,4 +492,4 @@ async def test_no_raw_log_options_for_the_e3dc(
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert {str(key) for key in result["data_schema"].schema} == {CONF_SCAN_INTERVAL}
     hass.config.media_dirs = {}
-    assert rawlog.suggested_directory(hass) is None
+    assert suggested_directory(hass) is None
