@@ -508,23 +508,31 @@ def test_streamlog_needs_only_the_standard_library() -> None:
     assert tuple(BANDS) == RCM_BANDS
 
 
-def test_cli_as_a_script_without_home_assistant(tmp_path: Path) -> None:
-    """``python .../streamlog.py decompress FILE`` never imports Home Assistant."""
+def test_cli_as_a_module_without_home_assistant(tmp_path: Path) -> None:
+    """``python -m custom_components.solar_wallbox.streamlog decompress FILE``, run from the
+    directory that holds ``custom_components``, imports neither Home Assistant nor pymodbus.
+
+    ``-X importtime`` lists on standard error every module the interpreter imports.
+    """
     lines = pac_lines(3)
     source = write(tmp_path / "s.json.gz", gzip_log(lines))
-    code = (
-        "import runpy, sys\n"
-        f"sys.argv = ['streamlog.py', 'decompress', {str(source)!r}, '-o', {str(tmp_path)!r}]\n"
-        "try:\n"
-        f"    runpy.run_path({str(STREAMLOG)!r}, run_name='__main__')\n"
-        "except SystemExit as done:\n"
-        "    assert 'homeassistant' not in sys.modules\n"
-        "    raise\n"
-    )
+    command = [sys.executable, "-X", "importtime", "-m", streamlog.__name__, "decompress"]
     completed = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, timeout=60, check=False
+        [*command, str(source), "-o", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        timeout=60,
+        check=False,
     )
     assert completed.returncode == 0, completed.stderr
+    imported = {
+        line.rsplit("|", 1)[1].strip()
+        for line in completed.stderr.decode().splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
+    assert "custom_components.solar_wallbox" in imported  # the listing is there
+    top_level = {module.split(".")[0] for module in imported}
+    assert top_level & {"homeassistant", "pymodbus"} == set()
     assert (tmp_path / "s.json").read_bytes() == b"".join(lines)
     assert b"3 lines, 1 gzip member(s), no gzip trailer" in completed.stderr
 

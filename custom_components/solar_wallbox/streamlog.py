@@ -23,9 +23,9 @@ An optional SQLite import puts PAC2200 lines into the table ``pac2200`` (one col
 field, ``update`` stored as ``timestamp``) and residual-current lines into ``rcm`` (the
 band objects flattened into ``<field>_<band>`` columns).
 
-This file imports the standard library only: it runs without Home Assistant as
-``python custom_components/solar_wallbox/streamlog.py decompress FILE...`` and, with Home
-Assistant installed, as ``python -m custom_components.solar_wallbox.streamlog ...``.
+This file imports the standard library only, so it runs without Home Assistant and
+pymodbus, from the directory that contains ``custom_components``:
+``python -m custom_components.solar_wallbox.streamlog decompress FILE...``.
 """
 
 from __future__ import annotations
