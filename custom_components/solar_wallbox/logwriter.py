@@ -1,114 +1,75 @@
 """Writing the raw measurement log: lines from driver readings, gzip files (no Home Assistant).
 
-This module turns PAC2200 and DCTR readings into lines in the original tool's format and
-writes the files: one gzip member per file, a zlib sync flush after every batch (readable
-up to there without trailer), the trailer on close. Blocking: :mod:`.rawlog` runs it in
-the executor.
+What a file and a line contain is :mod:`.logformat`'s; this module turns PAC2200 and DCTR
+readings into those lines and writes the files: one gzip member per file, a zlib sync flush
+after every batch (readable up to there without trailer), the trailer on close. Blocking:
+:mod:`.rawlog` runs it in the executor.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
-import math
 import os
 import struct
 import zlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import IO, Any, Final
 
 from .const import DeviceType
-from .drivers.dctr import BANDS, DctrData, band_bit
+from .drivers.dctr import DctrData, band_bit
 from .drivers.pac2200 import Pac2200Data
+from .logformat import (
+    COMPRESSION_LEVEL,
+    GZIP_HEADER,
+    PAC2200_FILE_PREFIX,
+    PAC2200_LOG_FIELDS,
+    RCM_BANDS,
+    RCM_FILE_PREFIX,
+    RCM_LOG_FIELDS,
+    UPDATE,
+    RcmValue,
+    encode_line,
+    file_name,
+)
 
 FILE_PREFIXES: Final[dict[DeviceType, str]] = {
-    DeviceType.PAC2200: "pac2200log",
-    DeviceType.DCTR: "rcmlog",
+    DeviceType.PAC2200: PAC2200_FILE_PREFIX,
+    DeviceType.DCTR: RCM_FILE_PREFIX,
 }
 """Device types with a raw log, and the prefix of their file names."""
-
-PAC2200_LOG_FIELDS: Final[dict[str, str]] = {
-    "u_l1": "voltage_l1_n",
-    "u_l2": "voltage_l2_n",
-    "u_l3": "voltage_l3_n",
-    "u_l1l2": "voltage_l1_l2",
-    "u_l2l3": "voltage_l2_l3",
-    "u_l1l3": "voltage_l3_l1",
-    "i_l1": "current_l1",
-    "i_l2": "current_l2",
-    "i_l3": "current_l3",
-    "pva_l1": "apparent_power_l1",
-    "pva_l2": "apparent_power_l2",
-    "pva_l3": "apparent_power_l3",
-    "p_l1": "active_power_l1",
-    "p_l2": "active_power_l2",
-    "p_l3": "active_power_l3",
-    "pvar_l1": "reactive_power_l1",
-    "pvar_l2": "reactive_power_l2",
-    "pvar_l3": "reactive_power_l3",
-    "pf_l1": "power_factor_l1",
-    "pf_l2": "power_factor_l2",
-    "pf_l3": "power_factor_l3",
-    "frequency": "frequency",
-    "u_avg_ln": "voltage_avg_ln",
-    "u_avg_ll": "voltage_avg_ll",
-    "i_avg": "current_avg",
-    "p_avg": "apparent_power_total",  # sic: the original's name for register 63
-    "pva_avg": "active_power_total",  # sic: the original's name for register 65
-    "pvar_avg": "reactive_power_total",
-    "pf_tot": "power_factor_total",
-    "i_n": "current_neutral",
-}
-"""PAC2200 log field → ``Pac2200Data`` attribute, in the log's field order (``update``
-first; the same order as ``streamlog.PAC2200_FIELDS``, which tests check)."""
-
-# gzip header as the original wrote it: deflate, no flags, mtime 0, best compression, OS unknown.
-GZIP_HEADER: Final = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"
 
 
 def pac2200_record(update: int, data: Pac2200Data) -> dict[str, Any]:
     """One PAC2200 log line as an object (field order of the original)."""
-    record: dict[str, Any] = {"update": update}
+    record: dict[str, Any] = {UPDATE: update}
     for field, attribute in PAC2200_LOG_FIELDS.items():
         record[field] = getattr(data, attribute)
     return record
 
 
-def _bands(values: Sequence[int]) -> dict[str, int]:
-    return dict(zip(BANDS, values, strict=True))
+def _per_band(values: Sequence[int]) -> dict[str, int]:
+    return dict(zip(RCM_BANDS, values, strict=True))
 
 
-def _flags(bitfield: int) -> dict[str, bool]:
-    return {band: bool(bitfield & band_bit(band)) for band in BANDS}
+def _flag_per_band(bitfield: int) -> dict[str, bool]:
+    return {band: bool(bitfield & band_bit(band)) for band in RCM_BANDS}
 
 
 def rcm_record(update: int, data: DctrData) -> dict[str, Any]:
     """One residual-current log line as an object (field order of the original)."""
-    return {
-        "update": update,
-        "validity": data.validity,
-        "f_i": _bands(data.residual_current),
-        "raised_alarm_a": _flags(data.alarm_a_raw),
-        "raised_alarm_b": _flags(data.alarm_b_raw),
-        "thresholds_a": _bands(data.thresholds_a),
-        "activated_alarms_a": _flags(data.enabled_a_raw),
-        "thresholds_b": _bands(data.thresholds_b),
-        "activated_alarms_b": _flags(data.enabled_b_raw),
-        "alarm_delay": data.alarm_delay,
-    }
-
-
-def _finite(value: Any) -> Any:
-    return None if isinstance(value, float) and not math.isfinite(value) else value
-
-
-def encode_line(record: Mapping[str, Any]) -> bytes:
-    """Compact JSON and a newline, like the original (non-finite numbers become null)."""
-    clean = {key: _finite(value) for key, value in record.items()}
-    return json.dumps(clean, separators=(",", ":"), allow_nan=False).encode() + b"\n"
+    record: dict[str, Any] = {UPDATE: update}
+    for field, (attribute, value) in RCM_LOG_FIELDS.items():
+        raw = getattr(data, attribute)
+        if value is RcmValue.PER_BAND:
+            record[field] = _per_band(raw)
+        elif value is RcmValue.FLAG_PER_BAND:
+            record[field] = _flag_per_band(raw)
+        else:
+            record[field] = raw
+    return record
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +112,7 @@ class GzipLogWriter:
         self.directory.mkdir(parents=True, exist_ok=True)
         number = start
         while True:
-            path = self.directory / f"{self.prefix}-{number}.json.gz"
+            path = self.directory / file_name(self.prefix, number)
             try:
                 handle = path.open("xb")
             except FileExistsError:
@@ -159,7 +120,7 @@ class GzipLogWriter:
                 continue
             break
         self._file, self.path, self.day = handle, path, day
-        self._compressor = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+        self._compressor = zlib.compressobj(COMPRESSION_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
         self._crc = 0
         self._size = 0
         handle.write(GZIP_HEADER)

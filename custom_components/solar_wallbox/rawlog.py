@@ -2,13 +2,12 @@
 
 Format: exactly the original's, so its tools and our ``decompress_stream`` read both —
 gzip (best compression) of NDJSON, one object per line with the original's field names and
-order (``streamlog.PAC2200_FIELDS`` / ``RCM_FIELDS``), a zlib sync flush at every flush
-interval (:mod:`.logwriter` writes the files). Files are
-``<directory>/pac2200log-<unix>.json.gz`` and ``<directory>/rcmlog-<unix>.json.gz`` (the
-original named both ``pac2200log``); a new file starts at every start of the entry and at
-the first sample of every local day. A clean stop (unload, Home Assistant shutdown, new
-day) writes the gzip trailer; after a crash the file ends at its last sync flush, so at
-most one flush interval is lost.
+order, a zlib sync flush at every flush interval (:mod:`.logformat` defines the format,
+:mod:`.logwriter` writes the files). Files are ``<directory>/pac2200log-<unix>.json.gz``
+and ``<directory>/rcmlog-<unix>.json.gz`` (the original named both ``pac2200log``); a new
+file starts at every start of the entry and at the first sample of every local day. A clean
+stop (unload, Home Assistant shutdown, new day) writes the gzip trailer; after a crash the
+file ends at its last sync flush, so at most one flush interval is lost.
 
 Kept from the original for compatibility: in PAC2200 lines ``p_avg`` is the total
 *apparent* power (register 63) and ``pva_avg`` the total *active* power (register 65), the
