@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import gzip
 import json
 import shutil
+import sqlite3
 import zlib
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -20,7 +22,7 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
-from custom_components.solar_wallbox import rawlog, streamlog
+from custom_components.solar_wallbox import logformat, logwriter, rawlog, streamlog
 from custom_components.solar_wallbox.config_flow import identify_device
 from custom_components.solar_wallbox.const import (
     CONF_DEVICE_TYPE,
@@ -35,7 +37,9 @@ from custom_components.solar_wallbox.const import (
 )
 from custom_components.solar_wallbox.drivers.dctr import DctrData
 from custom_components.solar_wallbox.drivers.pac2200 import Pac2200Data
-from custom_components.solar_wallbox.rawlog import GzipLogWriter, RawLogger, Sample
+from custom_components.solar_wallbox.logwriter import GzipLogWriter, Sample
+from custom_components.solar_wallbox.rawlog import RawLogger
+from custom_components.solar_wallbox.rawlog_options import suggested_directory
 
 from .conftest import SimulatedDevice, e3dc_entry, setup_entry
 
@@ -91,23 +95,29 @@ def dctr_data(alarm_a: int = 0) -> DctrData:
 
 def test_pac2200_line_has_the_original_fields_order_and_swap() -> None:
     data = pac_data(apparent_power_total=3000.5, active_power_total=2900.25, voltage_l3_l1=399.0)
-    record = rawlog.pac2200_record(1_700_000_000, data)
-    assert tuple(record) == streamlog.PAC2200_FIELDS
-    assert ("update", *rawlog.PAC2200_LOG_FIELDS) == streamlog.PAC2200_FIELDS
+    record = logwriter.pac2200_record(1_700_000_000, data)
+    assert tuple(record) == logformat.PAC2200_FIELDS
     assert record["p_avg"] == 3000.5  # sic: apparent power, as the original logged it
     assert record["pva_avg"] == 2900.25  # sic: active power
     assert record["u_l1l3"] == 399.0
-    line = rawlog.encode_line(rawlog.pac2200_record(1, pac_data(frequency=float("nan"))))
+    line = logformat.encode_line(logwriter.pac2200_record(1, pac_data(frequency=float("nan"))))
     assert line.endswith(b"\n")
     assert b" " not in line
     assert json.loads(line)["frequency"] is None
-    assert json.loads(rawlog.encode_line({"a": float("inf"), "b": None})) == {"a": None, "b": None}
+    assert json.loads(logformat.encode_line({"a": float("inf"), "b": None})) == {
+        "a": None,
+        "b": None,
+    }
+    sample = SAMPLES / "pac2200log-1700100000.json.gz"
+    if sample.exists():  # the original tool's field names and order
+        _, out = decode_bytes(sample.read_bytes())
+        assert list(record) == list(json.loads(out.split(b"\n", 1)[0]))
 
 
 def test_rcm_line_has_the_original_layout() -> None:
-    record = rawlog.rcm_record(1_700_100_000, dctr_data(alarm_a=0x80))
-    assert tuple(record) == streamlog.RCM_FIELDS
-    assert record["f_i"] == dict(zip(streamlog.RCM_BANDS, (5, 2, 3, 1, 1, 3, 2, 3), strict=True))
+    record = logwriter.rcm_record(1_700_100_000, dctr_data(alarm_a=0x80))
+    assert tuple(record) == logformat.RCM_FIELDS
+    assert record["f_i"] == dict(zip(logformat.RCM_BANDS, (5, 2, 3, 1, 1, 3, 2, 3), strict=True))
     assert record["raised_alarm_a"]["dc"] is True
     assert not any(v for k, v in record["raised_alarm_a"].items() if k != "dc")
     assert record["activated_alarms_b"]["dc"] is False
@@ -116,12 +126,80 @@ def test_rcm_line_has_the_original_layout() -> None:
     if sample.exists():
         _, out = decode_bytes(sample.read_bytes())
         original = json.loads(out.split(b"\n", 1)[0])
-        ours = rawlog.rcm_record(original["update"], dctr_data())
+        ours = logwriter.rcm_record(original["update"], dctr_data())
         assert list(ours) == list(original)
         for key, value in original.items():
             assert type(ours[key]) is type(value), key
             if isinstance(value, dict):
                 assert list(ours[key]) == list(value), key
+
+
+def test_written_lines_decode_to_the_readings(tmp_path: Path) -> None:
+    """Writer → decoder: each reading comes back in the decoded lines and the SQLite rows.
+
+    All values differ, so a field, band or column out of place fails.
+    """
+    update, day = 1_714_521_600, date(2024, 5, 1)
+    pac = pac_data(frequency=float("nan"))
+    dctr = DctrData(
+        validity=1,
+        residual_current=tuple(range(11, 19)),
+        alarm_a_raw=0x81,
+        alarm_b_raw=0x02,
+        thresholds_a=tuple(range(21, 29)),
+        thresholds_b=tuple(range(31, 39)),
+        enabled_a_raw=0xF0,
+        enabled_b_raw=0x0F,
+        alarm_delay=99,
+    )
+    written: list[tuple[Path, bytes]] = []
+    for device_type, data in ((DeviceType.PAC2200, pac), (DeviceType.DCTR, dctr)):
+        encode = logwriter.encoder(device_type)
+        writer = GzipLogWriter(tmp_path, logwriter.FILE_PREFIXES[device_type], encode)
+        path = writer.open(update, day)
+        writer.write([Sample(update, day, data)])  # not closed: as after a crash
+        written.append((path, encode(Sample(update, day, data))))
+        writer.abandon()
+    database = tmp_path / "logs.sqlite"
+    results = streamlog.decompress_files(
+        [(path, tmp_path / f"{path.name}.ndjson") for path, _ in written],
+        fmt="ndjson",
+        sqlite=database,
+    )
+    for (_, line), result in zip(written, results, strict=True):
+        assert (result.error, result.lines, result.truncated, result.sqlite_rows) == (
+            None,
+            1,
+            True,
+            1,
+        )
+        assert Path(str(result.output)).read_bytes() == line
+    with contextlib.closing(sqlite3.connect(database)) as db:
+        db.row_factory = sqlite3.Row
+        [pac_row] = db.execute("SELECT * FROM pac2200").fetchall()
+        [rcm_row] = db.execute("SELECT * FROM rcm").fetchall()
+    assert pac_row["timestamp"] == update
+    for field, attribute in logformat.PAC2200_LOG_FIELDS.items():
+        value = getattr(pac, attribute)
+        assert pac_row[field] == (None if attribute == "frequency" else value), field
+    assert (pac_row["p_avg"], pac_row["pva_avg"]) == (
+        pac.apparent_power_total,  # sic: the original's names
+        pac.active_power_total,
+    )
+    expected: dict[str, int] = {"timestamp": update, "validity": 1, "alarm_delay": 99}
+    for index, band in enumerate(logformat.RCM_BANDS):
+        bit = 1 << (7 - index)  # docs/devices.md §4: bit 7 DC … bit 0 AC > 10 kHz
+        expected |= {
+            f"f_i_{band}": 11 + index,
+            f"thresholds_a_{band}": 21 + index,
+            f"thresholds_b_{band}": 31 + index,
+            f"raised_alarm_a_{band}": int(bool(0x81 & bit)),
+            f"raised_alarm_b_{band}": int(bool(0x02 & bit)),
+            f"activated_alarms_a_{band}": int(bool(0xF0 & bit)),
+            f"activated_alarms_b_{band}": int(bool(0x0F & bit)),
+        }
+    assert {key: value for key, value in dict(rcm_row).items() if key != "source"} == expected
+    assert (rcm_row["raised_alarm_a_dc"], rcm_row["raised_alarm_b_ac_gt1khz"]) == (1, 1)
 
 
 # --- the file writer -------------------------------------------------------------------
@@ -131,7 +209,7 @@ def _writer(directory: Path) -> GzipLogWriter:
     return GzipLogWriter(
         directory,
         "pac2200log",
-        lambda s: rawlog.encode_line(rawlog.pac2200_record(s.update, s.data)),
+        lambda s: logformat.encode_line(logwriter.pac2200_record(s.update, s.data)),
     )
 
 
@@ -141,7 +219,7 @@ def test_writer_flushes_are_readable_and_close_writes_a_trailer(tmp_path: Path) 
     path = writer.open(1_714_521_600, day)
     assert path.name == "pac2200log-1714521600.json.gz"
     header = path.read_bytes()
-    assert header == rawlog.GZIP_HEADER
+    assert header == logformat.GZIP_HEADER
     if (SAMPLES / "pac2200log-1700100000.json.gz").exists():
         assert (SAMPLES / "pac2200log-1700100000.json.gz").read_bytes()[:10] == header
     writer.write([Sample(1_714_521_600 + i, day, pac_data()) for i in range(5)])
@@ -255,7 +333,7 @@ async def test_pac2200_log_survives_a_kill_and_closes_cleanly(
     lines = gzip.decompress(path.read_bytes()).splitlines()  # a proper trailer
     assert len(lines) == 15
     last = json.loads(lines[-1])
-    assert tuple(last) == streamlog.PAC2200_FIELDS
+    assert tuple(last) == logformat.PAC2200_FIELDS
     assert last["update"] == int(clock.now.timestamp())
     assert last["pva_avg"] == reading.active_power_total
     assert last["p_avg"] == reading.apparent_power_total
@@ -406,7 +484,7 @@ async def test_dctr_log(hass: HomeAssistant, dctr_sim: SimulatedDevice, log_dir:
     [path] = files(log_dir, "rcmlog-*.json.gz")
     records = [json.loads(line) for line in gzip.decompress(path.read_bytes()).splitlines()]
     assert [r["raised_alarm_a"]["dc"] for r in records] == [False, True, True]
-    assert all(tuple(r) == streamlog.RCM_FIELDS for r in records)
+    assert all(tuple(r) == logformat.RCM_FIELDS for r in records)
     assert records[-1]["f_i"]["dc"] >= 12
 
 
@@ -487,4 +565,4 @@ async def test_no_raw_log_options_for_the_e3dc(
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert {str(key) for key in result["data_schema"].schema} == {CONF_SCAN_INTERVAL}
     hass.config.media_dirs = {}
-    assert rawlog.suggested_directory(hass) is None
+    assert suggested_directory(hass) is None

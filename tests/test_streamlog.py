@@ -20,17 +20,16 @@ from typing import Any
 import pytest
 
 from custom_components.solar_wallbox import streamlog
-from custom_components.solar_wallbox.drivers.dctr import BANDS
+from custom_components.solar_wallbox.logformat import PAC2200_FIELDS, RCM_BANDS
 from custom_components.solar_wallbox.streamlog import (
-    PAC2200_FIELDS,
-    RCM_BANDS,
     FileResult,
     decompress_file,
     decompress_files,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-STREAMLOG = ROOT / "custom_components" / "solar_wallbox" / "streamlog.py"
+PACKAGE = ROOT / "custom_components" / "solar_wallbox"
+STREAMLOG = PACKAGE / "streamlog.py"
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "data"
 SYNC_MARKER = b"\x00\x00\xff\xff"
 
@@ -493,38 +492,99 @@ def test_output_below_a_file_is_a_per_file_error(tmp_path: Path) -> None:
     assert str(result.error).startswith("I/O error")
 
 
-def test_streamlog_needs_only_the_standard_library() -> None:
-    tree = ast.parse(STREAMLOG.read_text(encoding="utf-8"))
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom):
-            assert node.level == 0, "no relative imports"
-            modules = [node.module or ""]
-        elif isinstance(node, ast.Import):
-            modules = [alias.name for alias in node.names]
-        else:
+def _imports(path: Path) -> tuple[set[str], set[Path]]:
+    """Absolute modules ``path`` imports, and the package files its relative imports load
+    (a submodule and every ``__init__.py`` below the package on the way to it)."""
+    absolute: set[str] = set()
+    files: set[Path] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            absolute.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            absolute.add(node.module or "")
+        elif isinstance(node, ast.ImportFrom):
+            base = path.parent
+            for _ in range(node.level - 1):
+                base = base.parent
+            parts = (node.module or "").split(".") if node.module else []
+            for depth in range(1, len(parts) + 1):
+                target = base.joinpath(*parts[:depth])
+                files.add(target / "__init__.py" if target.is_dir() else target.with_suffix(".py"))
+            target = base.joinpath(*parts)
+            for alias in node.names:  # ``from . import name`` may name a submodule
+                if (target / f"{alias.name}.py").is_file():
+                    files.add(target / f"{alias.name}.py")
+    return absolute, files
+
+
+def _closure(start: Path) -> dict[Path, set[str]]:
+    """Every package file ``start`` loads through relative imports, with its absolute imports."""
+    found: dict[Path, set[str]] = {}
+    todo = [start]
+    while todo:
+        path = todo.pop()
+        if path in found:
             continue
+        absolute, files = _imports(path)
+        found[path] = absolute
+        todo.extend(files)
+    return found
+
+
+def test_streamlog_needs_only_the_standard_library() -> None:
+    """The decoder and what it imports of the package (the format) use only the stdlib.
+
+    The package's own ``__init__.py`` is left out: ``python -m`` imports it too, which the
+    subprocess test below checks.
+    """
+    _, direct = _imports(STREAMLOG)
+    assert direct == {PACKAGE / "logformat.py"}, "streamlog imports only .logformat"
+    closure = _closure(STREAMLOG)
+    assert PACKAGE / "drivers" / "dctr_bands.py" in closure  # the walk follows the format
+    for path, modules in closure.items():
         for module in modules:
-            assert module.split(".")[0] in sys.stdlib_module_names or module == "__future__"
-    assert tuple(BANDS) == RCM_BANDS
+            top = module.split(".")[0]
+            assert top in sys.stdlib_module_names or module == "__future__", (path, module)
 
 
-def test_cli_as_a_script_without_home_assistant(tmp_path: Path) -> None:
-    """``python .../streamlog.py decompress FILE`` never imports Home Assistant."""
+def test_import_walk_sees_what_the_format_imports(tmp_path: Path) -> None:
+    """The walk above follows relative imports through subpackages to their absolute ones."""
+    package = tmp_path / "pkg"
+    (package / "sub").mkdir(parents=True)
+    (package / "main.py").write_text("from .fmt import x\n")
+    (package / "fmt.py").write_text("import json\nfrom .sub import leaf\n")
+    (package / "sub" / "__init__.py").write_text("")
+    (package / "sub" / "leaf.py").write_text("def f():\n    import homeassistant.core\n")
+    closure = _closure(package / "main.py")
+    assert closure[package / "fmt.py"] == {"json"}
+    assert closure[package / "sub" / "leaf.py"] == {"homeassistant.core"}
+
+
+def test_cli_as_a_module_without_home_assistant(tmp_path: Path) -> None:
+    """``python -m custom_components.solar_wallbox.streamlog decompress FILE``, run from the
+    directory that holds ``custom_components``, imports neither Home Assistant nor pymodbus.
+
+    ``-X importtime`` lists on standard error every module the interpreter imports.
+    """
     lines = pac_lines(3)
     source = write(tmp_path / "s.json.gz", gzip_log(lines))
-    code = (
-        "import runpy, sys\n"
-        f"sys.argv = ['streamlog.py', 'decompress', {str(source)!r}, '-o', {str(tmp_path)!r}]\n"
-        "try:\n"
-        f"    runpy.run_path({str(STREAMLOG)!r}, run_name='__main__')\n"
-        "except SystemExit as done:\n"
-        "    assert 'homeassistant' not in sys.modules\n"
-        "    raise\n"
-    )
+    command = [sys.executable, "-X", "importtime", "-m", streamlog.__name__, "decompress"]
     completed = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, timeout=60, check=False
+        [*command, str(source), "-o", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        timeout=60,
+        check=False,
     )
     assert completed.returncode == 0, completed.stderr
+    imported = {
+        line.rsplit("|", 1)[1].strip()
+        for line in completed.stderr.decode().splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
+    assert "custom_components.solar_wallbox" in imported  # the listing is there
+    top_level = {module.split(".")[0] for module in imported}
+    assert top_level & {"homeassistant", "pymodbus"} == set()
     assert (tmp_path / "s.json").read_bytes() == b"".join(lines)
     assert b"3 lines, 1 gzip member(s), no gzip trailer" in completed.stderr
 

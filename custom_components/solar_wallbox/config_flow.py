@@ -53,7 +53,8 @@ from .drivers.modbus import (
     ModbusExceptionResponse,
     RequestTimeout,
 )
-from .rawlog import FILE_PREFIXES, RAWLOG_OPTIONS, async_validate_options, option_fields
+from .logwriter import FILE_PREFIXES
+from .rawlog_options import RAWLOG_OPTIONS, async_validate_options, option_fields
 
 # Time allowed for each request while identifying a device in the flow.
 IDENTIFY_TIMEOUT = 5.0

@@ -27,6 +27,7 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import service
 
 from .const import DOMAIN, SERVICE_DECOMPRESS_STREAM
+from .logformat import FORMATS
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -35,9 +36,8 @@ if TYPE_CHECKING:
 
 # The decoder (.streamlog) is imported only when the action runs: importing the package
 # must not import it, so ``python -m custom_components.solar_wallbox.streamlog`` works
-# without a runpy warning. Its defaults are repeated here for the schema (a test keeps
-# them equal).
-FORMATS: Final = ("raw", "ndjson")
+# without a runpy warning. Its default limits are repeated here for the schema (a test
+# keeps them equal); the output formats come from .logformat, which the decoder uses too.
 DEFAULT_MAX_SECONDS: Final = 600
 DEFAULT_MAX_LINES: Final = 20_000_000
 

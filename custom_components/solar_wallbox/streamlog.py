@@ -23,9 +23,11 @@ An optional SQLite import puts PAC2200 lines into the table ``pac2200`` (one col
 field, ``update`` stored as ``timestamp``) and residual-current lines into ``rcm`` (the
 band objects flattened into ``<field>_<band>`` columns).
 
-This file imports the standard library only: it runs without Home Assistant as
-``python custom_components/solar_wallbox/streamlog.py decompress FILE...`` and, with Home
-Assistant installed, as ``python -m custom_components.solar_wallbox.streamlog ...``.
+What the logs contain (fields, bands, gzip header, output formats) is defined in
+:mod:`.logformat`. This module imports only the standard library and that module (itself
+standard library only), so it runs without Home Assistant and pymodbus, from the directory
+that contains ``custom_components``:
+``python -m custom_components.solar_wallbox.streamlog decompress FILE...``.
 """
 
 from __future__ import annotations
@@ -49,9 +51,21 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Final
 
+from .logformat import (
+    FORMATS,
+    GZIP_MAGIC,
+    PAC2200,
+    PAC2200_LOG_FIELDS,
+    RCM,
+    RCM_BANDS,
+    RCM_LOG_FIELDS,
+    UPDATE,
+    RcmValue,
+    line_kind,
+)
+
 _LOGGER = logging.getLogger(__name__)
 
-GZIP_MAGIC: Final = b"\x1f\x8b"
 READ_CHUNK: Final = 64 * 1024
 """Input bytes read and fed to zlib per step."""
 OUTPUT_STEP: Final = 256 * 1024
@@ -61,73 +75,6 @@ MAX_LINE_BYTES: Final = 1024 * 1024
 PROGRESS_MIN_BYTES: Final = 64 * 1024 * 1024
 """Files at least this large get an INFO log line at every tenth of their input."""
 SQLITE_BATCH: Final = 1000
-
-FORMATS: Final = ("raw", "ndjson")
-
-PAC2200_FIELDS: Final[tuple[str, ...]] = (
-    "update",
-    "u_l1",
-    "u_l2",
-    "u_l3",
-    "u_l1l2",
-    "u_l2l3",
-    "u_l1l3",
-    "i_l1",
-    "i_l2",
-    "i_l3",
-    "pva_l1",
-    "pva_l2",
-    "pva_l3",
-    "p_l1",
-    "p_l2",
-    "p_l3",
-    "pvar_l1",
-    "pvar_l2",
-    "pvar_l3",
-    "pf_l1",
-    "pf_l2",
-    "pf_l3",
-    "frequency",
-    "u_avg_ln",
-    "u_avg_ll",
-    "i_avg",
-    "p_avg",
-    "pva_avg",
-    "pvar_avg",
-    "pf_tot",
-    "i_n",
-)
-"""Fields of a PAC2200 log line, in the original tool's order.
-
-``p_avg`` holds the total *apparent* power and ``pva_avg`` the total *active* power: the
-original tool swapped the two names, and its logs (and ours, for compatibility) keep that.
-"""
-
-RCM_BANDS: Final[tuple[str, ...]] = (
-    "dc",
-    "ac_total",
-    "ac_50hz",
-    "ac_lt100hz",
-    "ac_150hz",
-    "ac_100hz_1khz",
-    "ac_gt1khz",
-    "ac_gt10khz",
-)
-"""Residual-current bands, in register order (same as ``drivers.dctr.BANDS``)."""
-
-RCM_BAND_FIELDS: Final[tuple[str, ...]] = (
-    "f_i",
-    "raised_alarm_a",
-    "raised_alarm_b",
-    "thresholds_a",
-    "activated_alarms_a",
-    "thresholds_b",
-    "activated_alarms_b",
-)
-"""RCM line fields holding one value per band (an object keyed by band name)."""
-
-RCM_FIELDS: Final[tuple[str, ...]] = ("update", "validity", *RCM_BAND_FIELDS, "alarm_delay")
-"""Fields of an RCM log line, in the original tool's order."""
 
 
 # --- decoding -------------------------------------------------------------------------
@@ -278,36 +225,34 @@ def _band_values(value: Any) -> list[Any]:
     return [None] * len(RCM_BANDS)
 
 
-PAC2200_COLUMNS: Final[tuple[str, ...]] = ("timestamp", *PAC2200_FIELDS[1:])
+def _columns(field: str, value: RcmValue) -> tuple[str, ...]:
+    if value is RcmValue.NUMBER:
+        return (field,)
+    return tuple(f"{field}_{band}" for band in RCM_BANDS)
+
+
+PAC2200_COLUMNS: Final[tuple[str, ...]] = ("timestamp", *PAC2200_LOG_FIELDS)
 RCM_COLUMNS: Final[tuple[str, ...]] = (
     "timestamp",
-    "validity",
-    *(f"{field}_{band}" for field in RCM_BAND_FIELDS for band in RCM_BANDS),
-    "alarm_delay",
+    *(column for field, (_, value) in RCM_LOG_FIELDS.items() for column in _columns(field, value)),
 )
+"""Table columns: ``update`` stored as ``timestamp``, band objects flattened."""
 
 
 def pac2200_row(record: dict[str, Any]) -> tuple[Any, ...]:
     """Column values of a PAC2200 line (``PAC2200_COLUMNS`` order)."""
-    return (_integer(record.get("update")), *(_number(record.get(f)) for f in PAC2200_FIELDS[1:]))
+    return (_integer(record.get(UPDATE)), *(_number(record.get(f)) for f in PAC2200_LOG_FIELDS))
 
 
 def rcm_row(record: dict[str, Any]) -> tuple[Any, ...]:
     """Column values of an RCM line (``RCM_COLUMNS`` order); booleans become 0/1."""
-    values: list[Any] = [_integer(record.get("update")), _integer(record.get("validity"))]
-    for field in RCM_BAND_FIELDS:
-        values.extend(_integer(v) for v in _band_values(record.get(field)))
-    values.append(_integer(record.get("alarm_delay")))
+    values: list[Any] = [_integer(record.get(UPDATE))]
+    for field, (_, value) in RCM_LOG_FIELDS.items():
+        if value is RcmValue.NUMBER:
+            values.append(_integer(record.get(field)))
+        else:
+            values.extend(_integer(v) for v in _band_values(record.get(field)))
     return tuple(values)
-
-
-def line_kind(record: dict[str, Any]) -> str | None:
-    """``"rcm"``, ``"pac2200"`` or None, by content (the RCM logger used the PAC2200 name)."""
-    if "f_i" in record:
-        return "rcm"
-    if "u_l1" in record or "frequency" in record:
-        return "pac2200"
-    return None
 
 
 # --- safe files and limits --------------------------------------------------------------
@@ -530,7 +475,8 @@ class Budget:
 class SqliteImporter:
     """Imports log lines into a SQLite database; re-importing a file replaces its rows."""
 
-    TABLES: Final = {"pac2200": PAC2200_COLUMNS, "rcm": RCM_COLUMNS}
+    TABLES: Final = {PAC2200: PAC2200_COLUMNS, RCM: RCM_COLUMNS}
+    """A table per kind of line, named after it."""
 
     def __init__(self, database: Path) -> None:
         """Open (or create) ``database`` and its tables.
@@ -562,7 +508,7 @@ class SqliteImporter:
             self._conn.execute("PRAGMA journal_mode=MEMORY")
             for table, columns in self.TABLES.items():
                 types = ", ".join(
-                    f"{c} {'REAL' if table == 'pac2200' and c != 'timestamp' else 'INTEGER'}"
+                    f"{c} {'REAL' if table == PAC2200 and c != 'timestamp' else 'INTEGER'}"
                     for c in columns
                 )
                 self._conn.execute(
@@ -594,7 +540,7 @@ class SqliteImporter:
         if kind is None:
             self.skipped += 1
             return
-        row = pac2200_row(record) if kind == "pac2200" else rcm_row(record)
+        row = pac2200_row(record) if kind == PAC2200 else rcm_row(record)
         batch = self._batches[kind]
         batch.append((self._source, *row))
         self.rows += 1

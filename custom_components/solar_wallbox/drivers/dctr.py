@@ -37,19 +37,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
+# The band names live in a stdlib-only module: the log format (logformat.py) uses them too.
+from .dctr_bands import BANDS as BANDS  # noqa: PLC0414  (re-exported: part of the map)
 from .modbus import InvalidResponse, ModbusConnection, WrongDevice
-
-BANDS: Final[tuple[str, ...]] = (
-    "dc",
-    "ac_total",
-    "ac_50hz",
-    "ac_lt100hz",
-    "ac_150hz",
-    "ac_100hz_1khz",
-    "ac_gt1khz",
-    "ac_gt10khz",
-)
-"""Band names in register order (1..8) and threshold order."""
 
 FIRST_REGISTER: Final = 0
 REGISTER_COUNT: Final = 36
