@@ -1,9 +1,9 @@
 """``python -m bench.soak --hours N --seed S``: the chaos soak for as long as you like.
 
-Runs the soak of ``tests/soak.py`` (all four simulators, Home Assistant's test harness in
+Runs the soak of ``tests/tools/soak.py`` (all four simulators, Home Assistant's test harness in
 simulated time, surplus charging on, random faults on every device, HA restarts) through
 pytest, because it needs the harness' ``hass`` fixture, and prints its summary table.
-``tests/test_soak.py`` runs one simulated hour of the same in every ``scripts/test``.
+``tests/tools/test_soak.py`` runs one simulated hour of the same in every ``scripts/test``.
 
 Exit status 0 when no invariant was violated, 1 otherwise.
 """
@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
             sys.executable,
             "-m",
             "pytest",
-            "tests/test_soak.py",
+            "tests/tools/test_soak.py",
             "-q",
             "-p",
             "no:cacheprovider",

@@ -1,58 +1,24 @@
-"""Shared fixtures: the Home Assistant harness and simulated devices on 127.0.0.1."""
+"""Shared by every test folder: simulated devices on 127.0.0.1 (no Home Assistant).
+
+The Home Assistant harness is in tests/harness.py, used by tests/integration/ and the soak.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from homeassistant.const import CONF_HOST, CONF_PORT
-from homeassistant.core import HomeAssistant
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.solar_wallbox.const import (
-    CONF_DEVICE_TYPE,
-    CONF_SCAN_INTERVAL,
-    CONF_UNIT_ID,
-    DOMAIN,
-)
 from simulator.dctr import DctrDevice
 from simulator.e3dc import E3dcDevice
 from simulator.modbus_server import ModbusTcpServer
 from simulator.model import SiteModel
 from simulator.pac2200 import Pac2200Device
 
-from .sites import site  # noqa: F401  (the fixture of the surplus charging tests)
-
 E3DC_SERIAL = "S10-SIM-000001"
-
-
-@pytest.fixture(autouse=True)
-def auto_enable_custom_integrations(enable_custom_integrations: Any) -> None:
-    """Load custom_components/ in every test."""
-
-
-# Loggers through which Home Assistant reports the use of deprecated APIs (report_usage).
-DEPRECATION_LOGGERS = ("homeassistant.helpers.frame", "homeassistant.helpers.deprecation")
-
-
-@pytest.fixture(autouse=True)
-def no_deprecated_api_use(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
-    """Fail a test in which Home Assistant reports our use of a deprecated API.
-
-    Home Assistant logs these reports instead of raising DeprecationWarning, so
-    ``-W error::DeprecationWarning`` (pyproject.toml) alone would not see them.
-    """
-    yield
-    reports = [
-        record.getMessage()
-        for when in ("setup", "call", "teardown")
-        for record in caplog.get_records(when)
-        if record.name in DEPRECATION_LOGGERS and "solar_wallbox" in record.getMessage()
-    ]
-    assert not reports, f"deprecated Home Assistant API used: {reports}"
 
 
 @pytest.fixture(autouse=True)
@@ -124,26 +90,3 @@ async def dctr_sim() -> AsyncIterator[SimulatedDevice]:
     model = pinned_model()
     async with serve(model, DctrDevice(model)) as sim:
         yield sim
-
-
-def e3dc_entry(port: int, **options: Any) -> MockConfigEntry:
-    """A config entry for the simulated E3DC."""
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title="E3DC S10 X Compact",
-        unique_id=E3DC_SERIAL,
-        data={
-            CONF_DEVICE_TYPE: "e3dc",
-            CONF_HOST: "127.0.0.1",
-            CONF_PORT: port,
-            CONF_UNIT_ID: 1,
-        },
-        options={CONF_SCAN_INTERVAL: 2, **options},
-    )
-
-
-async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry) -> None:
-    """Add ``entry`` and set it up."""
-    entry.add_to_hass(hass)
-    await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()

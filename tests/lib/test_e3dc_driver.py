@@ -19,7 +19,7 @@ from custom_components.solar_wallbox.drivers.modbus import (
     WrongDevice,
 )
 
-from .conftest import E3DC_SERIAL, SimulatedDevice
+from ..conftest import E3DC_SERIAL, SimulatedDevice
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from simulator.car import CarConfig
 
 from .sites import MARIA_TAG, Site, W
 
-COMPONENT = Path(__file__).resolve().parent.parent / "custom_components" / "solar_wallbox"
+COMPONENT = Path(__file__).resolve().parents[2] / "custom_components" / "solar_wallbox"
 UNKNOWN_TAG = "0BADC0FFEE1234"
 
 

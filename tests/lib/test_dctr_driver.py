@@ -24,7 +24,7 @@ from simulator import dctr as sim_dctr
 from simulator.dctr import BASE_MA, SLOPE_MA_PER_KW, DctrDevice
 from simulator.modbus_server import ModbusTcpServer, RegisterImage
 
-from .conftest import SimulatedDevice, pinned_model, serve
+from ..conftest import SimulatedDevice, pinned_model, serve
 
 
 @pytest.fixture

@@ -26,7 +26,8 @@ from custom_components.solar_wallbox.const import (
 from simulator.amtron import AmtronDevice, create_server
 from simulator.car import CarConfig
 
-from .conftest import SimulatedDevice, pinned_model, setup_entry
+from ..conftest import SimulatedDevice, pinned_model
+from ..harness import setup_entry
 
 S = "sensor.amtron_"
 B = "binary_sensor.amtron_"
@@ -260,7 +261,7 @@ async def _options_step(hass: HomeAssistant, entry: MockConfigEntry, step: str) 
 async def test_surplus_options_validate_links(
     hass: HomeAssistant, charger: SimulatedDevice, e3dc_sim: SimulatedDevice
 ) -> None:
-    from .conftest import e3dc_entry  # noqa: PLC0415
+    from ..harness import e3dc_entry  # noqa: PLC0415
 
     e3dc = e3dc_entry(e3dc_sim.port)
     await setup_entry(hass, e3dc)

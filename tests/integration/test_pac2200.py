@@ -17,7 +17,8 @@ from custom_components.solar_wallbox.const import (
     DOMAIN,
 )
 
-from .conftest import SimulatedDevice, setup_entry
+from ..conftest import SimulatedDevice
+from ..harness import setup_entry
 
 S = "sensor.pac2200_"
 

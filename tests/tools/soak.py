@@ -1,7 +1,7 @@
 """Chaos soak: the whole system (four simulators, Home Assistant, surplus charging) under
 random faults in simulated time, with invariants checked after every step.
 
-Used by tests/test_soak.py (a one-hour run in every test run) and by
+Used by tests/tools/test_soak.py (a one-hour run in every test run) and by
 ``python -m bench.soak --hours N --seed S`` for long runs. Needs the Home Assistant test
 harness (the ``hass`` fixture), so it lives with the tests.
 

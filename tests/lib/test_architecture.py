@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 COMPONENT = ROOT / "custom_components" / "solar_wallbox"
 HA_FREE = [
     COMPONENT / "drivers",
@@ -22,6 +22,7 @@ HA_FREE = [
     ROOT / "simulator",
     ROOT / "bench",
     ROOT / "demo",
+    ROOT / "tests" / "lib",  # the tests of the code above run without the harness
 ]
 
 

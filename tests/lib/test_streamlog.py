@@ -27,10 +27,10 @@ from custom_components.solar_wallbox.streamlog import (
     decompress_files,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "custom_components" / "solar_wallbox"
 STREAMLOG = PACKAGE / "streamlog.py"
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "data"
+SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "data"
 SYNC_MARKER = b"\x00\x00\xff\xff"
 
 

@@ -41,9 +41,10 @@ from custom_components.solar_wallbox.logwriter import GzipLogWriter, Sample
 from custom_components.solar_wallbox.rawlog import RawLogger
 from custom_components.solar_wallbox.rawlog_options import suggested_directory
 
-from .conftest import SimulatedDevice, e3dc_entry, setup_entry
+from ..conftest import SimulatedDevice
+from ..harness import e3dc_entry, setup_entry
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "data"
+SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "data"
 
 
 class Clock:

@@ -38,7 +38,7 @@ from simulator.modbus_server import ModbusTcpServer, RegisterImage
 from simulator.model import SiteModel
 from simulator.pac2200 import Pac2200Device
 
-from .conftest import pinned_model
+from ..conftest import pinned_model
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 WORDS = st.integers(min_value=0, max_value=0xFFFF)

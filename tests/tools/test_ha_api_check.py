@@ -10,7 +10,7 @@ from types import ModuleType
 
 import homeassistant
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _checker() -> ModuleType:

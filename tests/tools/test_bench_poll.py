@@ -26,7 +26,7 @@ from simulator.e3dc import E3dcDevice
 from simulator.modbus_server import ModbusTcpServer
 from simulator.model import SiteModel
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 class MainThread(threading.Thread):

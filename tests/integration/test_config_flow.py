@@ -21,7 +21,8 @@ from custom_components.solar_wallbox.const import (
 )
 from simulator.e3dc import E3dcDevice
 
-from .conftest import E3DC_SERIAL, SimulatedDevice, e3dc_entry, serve, setup_entry
+from ..conftest import E3DC_SERIAL, SimulatedDevice, serve
+from ..harness import e3dc_entry, setup_entry
 
 
 def closed_port() -> int:
@@ -253,7 +254,7 @@ async def test_add_meter_and_monitor(hass: HomeAssistant, device_type: str, titl
     from simulator.modbus_server import ModbusTcpServer  # noqa: PLC0415
     from simulator.pac2200 import Pac2200Device  # noqa: PLC0415
 
-    from .conftest import pinned_model  # noqa: PLC0415
+    from ..conftest import pinned_model  # noqa: PLC0415
 
     model = pinned_model()
     device = Pac2200Device(model) if device_type == "pac2200" else DctrDevice(model)
@@ -284,7 +285,7 @@ async def test_reconfigure_device_known_by_address(hass: HomeAssistant) -> None:
     from simulator.dctr import DctrDevice  # noqa: PLC0415
     from simulator.modbus_server import ModbusTcpServer  # noqa: PLC0415
 
-    from .conftest import pinned_model  # noqa: PLC0415
+    from ..conftest import pinned_model  # noqa: PLC0415
 
     device = DctrDevice(pinned_model())
     async with ModbusTcpServer(device) as old:

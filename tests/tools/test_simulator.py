@@ -23,7 +23,7 @@ from simulator import (
 )
 from simulator.__main__ import main
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 # The Home Assistant harness blocks sockets; these tests need TCP on 127.0.0.1.
 pytestmark = pytest.mark.usefixtures("socket_enabled")

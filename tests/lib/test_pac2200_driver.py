@@ -30,7 +30,7 @@ from custom_components.solar_wallbox.drivers.pac2200 import (
 from simulator.modbus_server import ModbusDeviceError, ModbusTcpServer, RegisterImage
 from simulator.pac2200 import GAP, SQRT3, Pac2200Device, encode
 
-from .conftest import SimulatedDevice, pinned_model, serve
+from ..conftest import SimulatedDevice, pinned_model, serve
 
 SERIAL = "LQN-SIM-220001"
 # pinned_model(): 5000 W PV, 800 W house, battery +2000 W → grid −2200 W (export).

@@ -17,7 +17,7 @@ from pytest_homeassistant_custom_component.common import MockUser
 from custom_components.solar_wallbox import services, streamlog
 from custom_components.solar_wallbox.const import DOMAIN, SERVICE_DECOMPRESS_STREAM
 
-from .test_streamlog import gzip_log, pac_lines, rcm_line, write
+from ..lib.test_streamlog import gzip_log, pac_lines, rcm_line, write
 
 RESULT_KEYS = {
     "path",

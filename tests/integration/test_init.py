@@ -17,7 +17,8 @@ from custom_components.solar_wallbox.compat import device_by_identifier
 from custom_components.solar_wallbox.const import DOMAIN
 from custom_components.solar_wallbox.diagnostics import async_get_config_entry_diagnostics
 
-from .conftest import E3DC_SERIAL, SimulatedDevice, e3dc_entry, setup_entry
+from ..conftest import E3DC_SERIAL, SimulatedDevice
+from ..harness import e3dc_entry, setup_entry
 
 P = "sensor.e3dc_s10_x_compact_"
 B = "binary_sensor.e3dc_s10_x_compact_"

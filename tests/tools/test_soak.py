@@ -10,6 +10,7 @@ from pathlib import Path
 
 from homeassistant.core import HomeAssistant
 
+from ..harness import auto_enable_custom_integrations, no_deprecated_api_use  # noqa: F401
 from .soak import DEVICE_FAULTS, SITE_FAULTS, SoakConfig, run_soak
 
 

@@ -27,7 +27,8 @@ from custom_components.solar_wallbox.const import (
 from custom_components.solar_wallbox.drivers.dctr import BANDS, DctrData
 from custom_components.solar_wallbox.rcm import RcmEdgeDetector
 
-from .conftest import SimulatedDevice, setup_entry
+from ..conftest import SimulatedDevice
+from ..harness import setup_entry
 
 B = "binary_sensor.doepke_dctr_"
 S = "sensor.doepke_dctr_"
@@ -194,7 +195,8 @@ async def test_device_triggers(hass: HomeAssistant, dctr_sim: SimulatedDevice) -
 async def test_no_triggers_for_other_devices(
     hass: HomeAssistant, e3dc_sim: SimulatedDevice
 ) -> None:
-    from .conftest import E3DC_SERIAL, e3dc_entry  # noqa: PLC0415
+    from ..conftest import E3DC_SERIAL  # noqa: PLC0415
+    from ..harness import e3dc_entry  # noqa: PLC0415
 
     await setup_entry(hass, e3dc_entry(e3dc_sim.port))
     device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, E3DC_SERIAL)})

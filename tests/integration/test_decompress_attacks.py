@@ -20,9 +20,9 @@ from homeassistant.exceptions import ServiceValidationError
 from custom_components.solar_wallbox import services, streamlog
 from custom_components.solar_wallbox.const import DOMAIN, SERVICE_DECOMPRESS_STREAM
 
+from ..lib.test_streamlog import gzip_log, pac_lines, write
 from .test_decompress_service import allowed as allowed  # noqa: PLC0414  (the fixture)
 from .test_decompress_service import call
-from .test_streamlog import gzip_log, pac_lines, write
 
 
 def _many_lines(count: int, line: bytes = b'{"u":1}\n') -> bytes:

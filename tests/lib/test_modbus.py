@@ -20,7 +20,7 @@ from custom_components.solar_wallbox.drivers.modbus import (
 )
 from simulator.modbus_server import ModbusTcpServer, RegisterImage
 
-from .conftest import SimulatedDevice
+from ..conftest import SimulatedDevice
 
 
 def free_port() -> int:

@@ -17,7 +17,8 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.solar_wallbox.energy import EnergyIntegrator
 
-from .conftest import SimulatedDevice, e3dc_entry, setup_entry
+from ..conftest import SimulatedDevice
+from ..harness import e3dc_entry, setup_entry
 
 P = "sensor.e3dc_s10_x_compact_"
 

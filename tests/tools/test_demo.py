@@ -30,7 +30,7 @@ from simulator.__main__ import build_parser as simulator_parser
 from simulator.dctr import ALARM_A, DctrDevice, configure_from_args, parse_episode
 from simulator.model import SiteModel
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 DASHBOARD = yaml.safe_load((REPO / "demo" / "dashboard.yaml").read_text(encoding="utf-8"))
 CORE_CARDS = {"heading", "markdown", "tile", "gauge", "entities", "glance", "history-graph"}
 

@@ -1,0 +1,1 @@
+"""Tests in Home Assistant's test harness: the integration as users run it."""

@@ -1,0 +1,1 @@
+"""Tests of the tools: simulator, benchmark, demo, soak, API check, brand icon."""
