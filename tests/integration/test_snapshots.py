@@ -1,10 +1,10 @@
 """Snapshots of every entity and device each device type creates, per platform.
 
-Each device's state is a JSON fixture (tests/fixtures/<device>.json) loaded into its
+Each device's state is a JSON fixture (tests/integration/fixtures/<device>.json) loaded into its
 simulator, which answers over Modbus TCP as usual; the entry is set up through Home
 Assistant only (no module of the integration is imported), so the snapshots show what
 the entity descriptions produce and a refactoring that changes any of them shows in the
-diff of tests/__snapshots__/test_snapshots.ambr.
+diff of tests/integration/snapshots/test_snapshots.ambr.
 
 The snapshots hold plain values only (str, numbers, None, lists, dicts): the registry
 entries and the states are reduced to the fields whose format is the same on every
@@ -30,6 +30,8 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from syrupy.assertion import SnapshotAssertion
+from syrupy.extensions.amber import AmberSnapshotExtension
+from syrupy.location import PyTestLocation
 
 from custom_components.solar_wallbox.const import (
     CONF_DEVICE_TYPE,
@@ -56,6 +58,27 @@ FIXTURES = Path(__file__).parent / "fixtures"
 # start comes from this clock. 11:00 UTC is 12:00 in TIME_ZONE, the fixtures' time of day.
 pytestmark = pytest.mark.freeze_time("2026-03-02T11:00:00+00:00", tick=True)
 TIME_ZONE = "Europe/Berlin"
+
+
+class PlainAmberExtension(AmberSnapshotExtension):
+    """Amber files in ``snapshots/`` beside the test, whichever harness runs.
+
+    The two harnesses pick different default extensions (syrupy's own, writing to
+    ``__snapshots__/``, on the oldest; Home Assistant's, writing to ``snapshots/``, on the
+    newest), so the test names its own: one file, checked by both.
+    """
+
+    @classmethod
+    def dirname(cls, *, test_location: PyTestLocation) -> str:
+        """The snapshot folder."""
+        return str(Path(test_location.filepath).parent / "snapshots")
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """The snapshot fixture with the same extension on every harness."""
+    return snapshot.use_extension(PlainAmberExtension)
+
 
 # Longer than any test: a second poll would integrate the E3DC's energy sensors.
 OPTIONS: dict[str, Any] = {CONF_SCAN_INTERVAL: 60}
