@@ -200,6 +200,26 @@ def charging_problems(states: States) -> list[str]:
     ]
 
 
+# Grid power (W) close enough to 0 for "charging on surplus alone".
+SURPLUS_GRID_W = 300.0
+MIN_SOLAR_SHARE_PCT = 80.0
+
+
+def solar_share_problems(states: States) -> list[str]:
+    """Charging on surplus with the grid at about 0 W: the session is mostly solar."""
+    share, grid = _number(states, SOLAR_SHARE), _number(states, PAC_GRID)
+    decision = _state(states, DECISION)
+    if (
+        decision == "charging_surplus"
+        and grid is not None
+        and abs(grid) <= SURPLUS_GRID_W
+        and share is not None
+        and share > MIN_SOLAR_SHARE_PCT
+    ):
+        return []
+    return [f"{SOLAR_SHARE} {share} % with decision {decision!r} and grid power {grid} W"]
+
+
 def _rcm(states: States) -> tuple[Any, Any, float | None]:
     return _state(states, ALARM_A), _state(states, DECISION), _number(states, LIMIT)
 

@@ -490,6 +490,12 @@ class Demo:
         until_rcm = self.real_s_until(self.timeline.rcm_s)
         charging = "charging with surplus (> 500 W, limit 6..16 A)"
         self.expect(charging, checks.charging_problems, max(30.0, until_rcm - 2))
+        share = f"solar share > {checks.MIN_SOLAR_SHARE_PCT:g} % while charging on surplus"
+        self.expect(
+            share,
+            checks.solar_share_problems,
+            max(30.0, self.real_s_until(self.timeline.rcm_s) - 2),
+        )
         if not self.expect("RCM alarm stops charging", checks.alarm_problems, until_rcm + 30):
             return self.failures
         latched = "alarm gone, charging locked until acknowledged"

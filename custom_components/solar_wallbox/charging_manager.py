@@ -98,6 +98,22 @@ def settings_from_options(options: dict[str, Any]) -> Settings:
     return dataclasses.replace(base, **changes)
 
 
+def solar_fraction(site: SiteInput | None, wallbox: WallboxInput) -> float | None:
+    """The share (0..1) of the car's power that is surplus now; None without site data.
+
+    What the grid or the home battery supplies is not solar; the rest of the car's power
+    is.
+    """
+    if site is None:
+        return None
+    if wallbox.power <= 0:
+        return 0.0
+    from_grid = max(0.0, site.grid_power)
+    from_battery = max(0.0, -(site.battery_power or 0.0))
+    solar = max(0.0, wallbox.power - from_grid - from_battery)
+    return min(solar, wallbox.power) / wallbox.power
+
+
 class ChargingManager:
     """Runs the surplus controller for one wallbox entry."""
 
@@ -134,6 +150,9 @@ class ChargingManager:
         self._saved = memory
         self._closed = False
         self._session_last: datetime | None = None
+        # The charger's session meter at the last reading (Wh) and the solar share then.
+        self._metered: float | None = None
+        self._solar_fraction: float | None = None
         self._vehicle: str | None = None
         self._listeners: list[Callable[[], None]] = []
         self._unsubs: dict[str, CALLBACK_TYPE] = {}
@@ -265,6 +284,14 @@ class ChargingManager:
         self.settings = dataclasses.replace(self.settings, **{name: value})
         self.controller.settings = self.settings
         await self.async_evaluate()
+
+    def note_manual_limit(self, current: int) -> None:
+        """The user set the current limit by hand (surplus charging is off).
+
+        Counted as the last value written, so that switching surplus charging on again
+        does not take the user's value for another energy manager's.
+        """
+        self.controller.record_write(self.clock(), current)
 
     async def async_acknowledge_rcm(self) -> None:
         """The user acknowledges the residual current alarm."""
@@ -420,12 +447,21 @@ class ChargingManager:
     def _track_session(
         self, now: datetime, site: SiteInput | None, wallbox: WallboxInput, decision: Decision
     ) -> None:
-        """Integrate the solar part of the car's power over the session."""
+        """Count the solar part of the energy the charger meters for the session.
+
+        Each increment of the charger's session meter counts as solar in the share the
+        surplus had of the car's power at that time (the mean of the shares at the two
+        readings around it). The meter runs on the charger's clock, so this is right
+        however late or irregular the readings come; a charger that meters nothing falls
+        back to integrating the solar power over time.
+        """
         remembered, self._remembered_session = self._remembered_session, None
         if not wallbox.connected:
             self.session_solar_energy = 0.0
             self._session_last = None
             self._session_id = None
+            self._metered = None
+            self._solar_fraction = None
             return
         data = self._wallbox_data()
         start = data.session_start.isoformat() if data and data.session_start else None
@@ -438,13 +474,21 @@ class ChargingManager:
         previous = self._session_id or (None, None)
         self._session_id = (start or previous[0], tag or previous[1])
         last, self._session_last = self._session_last, now
-        if last is None or site is None:
+        fraction = solar_fraction(site, wallbox)
+        previous_fraction, self._solar_fraction = self._solar_fraction, fraction
+        metered = wallbox.session_energy
+        if metered is not None:
+            baseline, self._metered = self._metered, metered
+            if baseline is None or metered < baseline:
+                return  # the first reading, or the meter restarted: a new baseline
+            shares = [f for f in (previous_fraction, fraction) if f is not None]
+            if shares:  # no site reading at either end: the share is unknown, count none
+                self.session_solar_energy += (metered - baseline) * sum(shares) / len(shares)
             return
+        if self._metered is not None or last is None or fraction is None:
+            return  # a meter value missing for one poll: the next increment covers it
         dt = min((now - last).total_seconds(), self.settings.stale_timeout)
-        from_grid = max(0.0, site.grid_power)
-        from_battery = max(0.0, -(site.battery_power or 0.0))
-        solar = max(0.0, wallbox.power - from_grid - from_battery)
-        self.session_solar_energy += min(solar, wallbox.power) * dt / 3600
+        self.session_solar_energy += fraction * wallbox.power * dt / 3600
 
     def _log(self, decision: Decision, wallbox: WallboxInput) -> None:
         """Log lines as readable as the original tool's."""

@@ -71,6 +71,8 @@ class ChargerNumberDescription(NumberEntityDescription):
     # (client, latest poll, the entry's options, the whole number) -> the write.
     set_value_fn: Callable[[AmtronClient, AmtronData, Any, int], Awaitable[Any]]
     max_value_fn: Callable[[Any, AmtronData], float] | None = None
+    # Surplus charging owns this register while it is on: a hand-set value is refused.
+    owned_by_surplus: bool = False
 
 
 def _set_limit(client: AmtronClient, data: AmtronData, options: Any, amps: int) -> Awaitable[Any]:
@@ -104,6 +106,7 @@ CHARGER_NUMBERS: tuple[ChargerNumberDescription, ...] = (
         value_fn=lambda data: data.hems_limit,
         set_value_fn=_set_limit,
         max_value_fn=_ceiling,
+        owned_by_surplus=True,
     ),
     # SAFE_CURRENT (131): the current the charger falls back to without a HEMS.
     ChargerNumberDescription(
@@ -175,8 +178,23 @@ class ChargerNumber(SolarWallboxEntity[AmtronCoordinator], NumberEntity):
         return self.entity_description.value_fn(self.coordinator.data.data)
 
     async def async_set_native_value(self, value: float) -> None:
-        """Write the register and read it back."""
-        await self._async_write(_whole(value))
+        """Write the register and read it back.
+
+        While surplus charging is on it sets the charging current itself, within seconds:
+        a value set by hand would be undone at once (and look like another energy manager
+        to the overwrite detection), so it is refused with the reason.
+        """
+        manager = self.coordinator.config_entry.runtime_data.charging
+        surplus = manager if self.entity_description.owned_by_surplus else None
+        if surplus is not None and surplus.enabled:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN, translation_key="surplus_charging_on"
+            )
+        whole = _whole(value)
+        await self._async_write(whole)
+        if surplus is not None:
+            # What the charger holds now was set by the user, not by someone else.
+            surplus.note_manual_limit(whole)
 
     @writes_to_device
     async def _async_write(self, value: int) -> None:

@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 from homeassistant.const import STATE_ON
 from homeassistant.core import Event, HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.util import dt as dt_util
 
+from custom_components.solar_wallbox.charging.model import SiteInput, WallboxInput
+from custom_components.solar_wallbox.charging_manager import solar_fraction
 from custom_components.solar_wallbox.const import (
     CONF_BATTERY_ENTRY,
     CONF_GRID_ENTRY,
@@ -45,6 +50,8 @@ async def test_a_day_with_maria(hass: HomeAssistant, site: Site) -> None:
     assert site.limit in (11, 12)
     assert float(site.state("charging_power")) > 7000
     assert float(site.state("session_solar_energy")) > 0
+    # On pure surplus (grid about 0) nearly all the metered session energy is solar.
+    assert float(site.state("session_solar_share")) > 80
 
     # Clouds: the current drops at once, then charging pauses after the deficit energy.
     site.model.pv_override = 2500.0
@@ -74,15 +81,25 @@ async def test_rcm_alarm_stops_until_acknowledged(hass: HomeAssistant, site: Sit
     site.charger.plug_in(CarConfig(tag=MARIA_TAG))
     await site.run(10)
     assert site.limit == 16
+    button = f"button.{W}acknowledge_rcm_alarm"
+    with pytest.raises(ServiceValidationError) as nothing:
+        await site.call("button", "press", button)
+    assert nothing.value.translation_key == "rcm_nothing_to_acknowledge"
     site.dctr.force_alarm("dc", 12)
     await site.run(2)
     assert site.limit == 0
     assert site.state("decision") == "rcm_alarm"
+    # Pressed while the monitor still reports the alarm: refused, and it says why.
+    with pytest.raises(ServiceValidationError) as active:
+        await site.call("button", "press", button)
+    assert active.value.translation_key == "rcm_alarm_still_active"
+    await site.run(2)
+    assert site.limit == 0
     site.dctr.clear()
     await site.run(6)
     assert site.limit == 0
     assert site.state("decision") == "rcm_latched"
-    await site.call("button", "press", f"button.{W}acknowledge_rcm_alarm")
+    await site.call("button", "press", button)
     await site.run(2)
     assert site.limit == 16
     assert site.state("decision") == "fast"
@@ -107,6 +124,36 @@ async def test_modes_and_switch(hass: HomeAssistant, site: Site) -> None:
     await site.call("number", "set_value", f"number.{W}minimum_current", value=8)
     await site.run(2)
     assert site.limit == 8
+
+
+async def test_current_limit_by_hand(
+    hass: HomeAssistant, site: Site, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Refused while surplus charging is on; the user's own values never look foreign."""
+    number = f"number.{W}charging_current_limit"
+    switch = f"switch.{W}surplus_charging"
+    site.charger.plug_in(CarConfig(tag=None))
+    await site.call("switch", "turn_on", switch)
+    await site.call("select", "select_option", f"select.{W}charge_mode", option="fast")
+    await site.run(4)
+    assert site.limit == 16
+    written = len(site.charger.writes)
+    with pytest.raises(ServiceValidationError) as refused:
+        await site.call("number", "set_value", number, value=10)
+    assert refused.value.translation_key == "surplus_charging_on"
+    assert len(site.charger.writes) == written  # nothing was sent
+    # Off, set by hand, on again, three times within minutes: no repair blames anyone.
+    for amps in (10, 8, 12):
+        await site.call("switch", "turn_off", switch)
+        await site.call("number", "set_value", number, value=amps)
+        await site.run(4)
+        assert site.limit == amps
+        await site.call("switch", "turn_on", switch)
+        await site.run(4)
+        assert site.limit == 16
+    issue_id = f"current_limit_overwritten_{site.wallbox.entry_id}"
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+    assert "another energy manager" not in caplog.text  # not even a warning in the log
 
 
 async def test_stale_grid_meter_gives_the_safe_state(hass: HomeAssistant, site: Site) -> None:
@@ -330,3 +377,36 @@ async def test_decision_history_has_no_copies(hass: HomeAssistant, site: Site) -
     assert 5 <= len(history) <= 12  # one per step (10 steps), not two or three
     keys = [(h["site"], h["wallbox"], h["current"], h["reason"]) for h in history]
     assert len(set(map(repr, keys))) == len(keys)
+
+
+@pytest.mark.parametrize(
+    ("grid", "battery", "power", "expected"),
+    [
+        (-500.0, 0.0, 4000.0, 1.0),  # export: all of the car's power is surplus
+        (1000.0, 0.0, 4000.0, 0.75),  # 1 kW from the grid
+        (1000.0, -1000.0, 4000.0, 0.5),  # and 1 kW from the home battery
+        (0.0, 2000.0, 4000.0, 1.0),  # the battery charging takes nothing from the car
+        (5000.0, 0.0, 4000.0, 0.0),  # more import than the car draws
+        (0.0, 0.0, 0.0, 0.0),  # not charging
+    ],
+)
+def test_solar_fraction(grid: float, battery: float, power: float, expected: float) -> None:
+    """The share of the car's power that is surplus, which each meter increment gets."""
+    now = dt_util.utcnow()
+    site_input = SiteInput(
+        measured_at=now, grid_power=grid, battery_power=battery, battery_soc=50, pv_power=None
+    )
+    wallbox = WallboxInput(
+        measured_at=now,
+        connected=True,
+        power=power,
+        currents=(0.0, 0.0, 0.0),
+        current_limit=16,
+        session_energy=0.0,
+        session_duration=0.0,
+        rfid_tag=None,
+        device_min_current=6,
+        device_max_current=16,
+    )
+    assert solar_fraction(site_input, wallbox) == pytest.approx(expected)
+    assert solar_fraction(None, wallbox) is None
