@@ -15,6 +15,7 @@ from homeassistant.config_entries import ConfigEntryState
 
 from .charging.model import RcmInput, SiteInput, WallboxInput
 from .const import CONF_BATTERY_ENTRY, CONF_GRID_ENTRY, CONF_RCM_ENTRY
+from .drivers.dctr_bands import BAND_LABELS
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from .coordinator import Reading, SolarWallboxCoordinator
     from .drivers.amtron import AmtronData
     from .models import SolarWallboxConfigEntry
+    from .rcm import RcmMonitor
 
 # The links whose every fresh reading gives a decision (an alarm stops charging within
 # one poll of the monitor).
@@ -82,14 +84,31 @@ class SiteSources:
         state = monitor.state
         raised = [name for name, on in (("A", state.alarm_a), ("B", state.alarm_b)) if on]
         detail = None
-        if raised:
-            detail = "+".join(raised) + (f": {', '.join(state.bands)}" if state.bands else "")
+        if raised and entry is not None:
+            detail = _alarm_detail(entry.title, "+".join(raised), monitor)
         return RcmInput(
             measured_at=state.measured_at,
             alarm=state.alarm,
             link_ok=state.link_ok,
             detail=detail,
         )
+
+
+def _alarm_detail(monitor_title: str, raised: str, monitor: RcmMonitor) -> str:
+    """What the monitor measured, for the lockout and its repair issue (kept in the store).
+
+    E.g. "Doepke DCTR: alarm A, DC 12 mA, AC 50 Hz 31 mA": which monitor, which alarm,
+    and each band that raised it with its residual current at that reading.
+    """
+    state = monitor.state
+    reading = monitor.coordinator.data
+    values = []
+    for band in state.bands:
+        label = BAND_LABELS.get(band, band)
+        if reading is not None and monitor.coordinator.last_update_success:
+            label = f"{label} {reading.data.current(band)} mA"
+        values.append(label)
+    return ", ".join([f"{monitor_title}: alarm {raised}", *values])
 
 
 def wallbox_input(reading: Reading[AmtronData], ceiling: int) -> WallboxInput:

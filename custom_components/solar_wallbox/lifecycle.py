@@ -16,6 +16,7 @@ from homeassistant.helpers import entity_registry as er
 from . import devices
 from .const import CONF_DEVICE_TYPE, DOMAIN, LOGGER
 from .coordinator import DeviceClient, SolarWallboxCoordinator
+from .logbook import async_load_translations
 from .models import DeviceRuntime
 from .rawlog import async_start_rawlog
 from .services import async_setup_services
@@ -29,8 +30,9 @@ if TYPE_CHECKING:
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Set up the integration: register its actions."""
+    """Set up the integration: register its actions, load the logbook's translations."""
     async_setup_services(hass)
+    await async_load_translations(hass)
     return True
 
 

@@ -1,4 +1,11 @@
-"""Logbook entries for charging starts/stops and residual current alarms."""
+"""Logbook entries for charging starts/stops and residual current alarms.
+
+Home Assistant has no translations for logbook text, so the lines are built from what is
+translated already: the decision reasons (entity.sensor.decision_reason.state), the device
+trigger names and the entity names, in the system language (loaded at setup, see
+``async_load_translations``), with English as the fallback. Band labels are the same in
+every language.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +13,10 @@ from collections.abc import Callable
 
 from homeassistant.components.logbook.const import LOGBOOK_ENTRY_MESSAGE, LOGBOOK_ENTRY_NAME
 from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.helpers.translation import (
+    async_get_cached_translations,
+    async_get_translations,
+)
 
 from .const import (
     DOMAIN,
@@ -14,24 +25,50 @@ from .const import (
     EVENT_RCM_ALARM,
     EVENT_RCM_LINK,
 )
+from .drivers.dctr_bands import BAND_LABELS
+
+CATEGORIES = ("entity", "device_automation")
+RCM_NAME = "Doepke DCTR"  # a product name: the same in every language
 
 
-def describe(event: Event) -> dict[str, str]:
+async def async_load_translations(hass: HomeAssistant) -> None:
+    """Load what the logbook lines use into Home Assistant's cache (en as the fallback)."""
+    for language in {hass.config.language, "en"}:
+        for category in CATEGORIES:
+            await async_get_translations(hass, language, category, [DOMAIN])
+
+
+def _text(hass: HomeAssistant, category: str, key: str, default: str) -> str:
+    for language in (hass.config.language, "en"):
+        cached = async_get_cached_translations(hass, language, category, DOMAIN)
+        if text := cached.get(f"component.{DOMAIN}.{category}.{key}"):
+            return text
+    return default
+
+
+def describe(hass: HomeAssistant, event: Event) -> dict[str, str]:
     """One logbook line for one of our events."""
     data = event.data
-    if event.event_type == EVENT_CHARGING_STARTED:
+    if event.event_type in (EVENT_CHARGING_STARTED, EVENT_CHARGING_STOPPED):
+        name = _text(hass, "entity", "switch.surplus_charging.name", "Surplus charging")
+        reason = str(data.get("reason"))
+        reason_text = _text(hass, "entity", f"sensor.decision_reason.state.{reason}", reason)
         vehicle = f" ({data['vehicle']})" if data.get("vehicle") else ""
-        message = f"started charging at {data.get('current')} A{vehicle}: {data.get('reason')}"
-        return {LOGBOOK_ENTRY_NAME: "Surplus charging", LOGBOOK_ENTRY_MESSAGE: message}
-    if event.event_type == EVENT_CHARGING_STOPPED:
-        message = f"stopped charging: {data.get('reason')}"
-        return {LOGBOOK_ENTRY_NAME: "Surplus charging", LOGBOOK_ENTRY_MESSAGE: message}
+        arrow = "▶" if event.event_type == EVENT_CHARGING_STARTED else "■"
+        message = f"{arrow} {data.get('current')} A{vehicle}: {reason_text}"
+        return {LOGBOOK_ENTRY_NAME: name, LOGBOOK_ENTRY_MESSAGE: message}
     if event.event_type == EVENT_RCM_ALARM:
-        bands = ", ".join(data.get("bands") or []) or "no band"
-        message = f"alarm {data.get('alarm')} {data.get('state')} ({bands})"
-        return {LOGBOOK_ENTRY_NAME: "Residual current monitor", LOGBOOK_ENTRY_MESSAGE: message}
-    message = f"link {data.get('state')}"
-    return {LOGBOOK_ENTRY_NAME: "Residual current monitor", LOGBOOK_ENTRY_MESSAGE: message}
+        alarm = str(data.get("alarm"))
+        raised = data.get("state") == "raised"
+        key = f"alarm_{alarm.lower()}_raised" if raised else "alarm_cleared"
+        what = _text(hass, "device_automation", f"trigger_type.{key}", key)
+        bands = ", ".join(BAND_LABELS.get(b, str(b)) for b in data.get("bands") or [])
+        detail = f"{alarm}: {bands}" if bands else alarm
+        message = f"{what} ({detail})"
+        return {LOGBOOK_ENTRY_NAME: RCM_NAME, LOGBOOK_ENTRY_MESSAGE: message}
+    key = "link_lost" if data.get("state") == "lost" else "link_restored"
+    message = _text(hass, "device_automation", f"trigger_type.{key}", key)
+    return {LOGBOOK_ENTRY_NAME: RCM_NAME, LOGBOOK_ENTRY_MESSAGE: message}
 
 
 @callback
@@ -46,4 +83,4 @@ def async_describe_events(
         EVENT_RCM_ALARM,
         EVENT_RCM_LINK,
     ):
-        async_describe_event(DOMAIN, event_type, describe)
+        async_describe_event(DOMAIN, event_type, lambda event: describe(hass, event))

@@ -209,20 +209,37 @@ def test_band_order() -> None:
     assert _data(alarm_a=0x01).alarm_a_bands == ("ac_gt10khz",)
 
 
-def test_logbook_lines() -> None:
+async def test_logbook_lines(hass: HomeAssistant) -> None:
+    """Reasons, alarms and bands in words, in the system language (English fallback)."""
     from homeassistant.core import Event as HaEvent  # noqa: PLC0415
 
     from custom_components.solar_wallbox.const import (  # noqa: PLC0415
         EVENT_CHARGING_STARTED,
         EVENT_CHARGING_STOPPED,
     )
-    from custom_components.solar_wallbox.logbook import describe  # noqa: PLC0415
-
-    started = describe(
-        HaEvent(EVENT_CHARGING_STARTED, {"current": 8, "vehicle": "Maria", "reason": "starting"})
+    from custom_components.solar_wallbox.logbook import (  # noqa: PLC0415
+        async_load_translations,
+        describe,
     )
-    assert started["message"] == "started charging at 8 A (Maria): starting"
-    assert "stopped" in describe(HaEvent(EVENT_CHARGING_STOPPED, {"reason": "stopping"}))["message"]
-    alarm = describe(HaEvent(EVENT_RCM_ALARM, {"alarm": "A", "state": "raised", "bands": ["dc"]}))
-    assert alarm["message"] == "alarm A raised (dc)"
-    assert describe(HaEvent(EVENT_RCM_LINK, {"state": "lost"}))["message"] == "link lost"
+
+    await async_load_translations(hass)
+    started = describe(
+        hass,
+        HaEvent(EVENT_CHARGING_STARTED, {"current": 8, "vehicle": "Maria", "reason": "starting"}),
+    )
+    assert started == {"name": "Surplus charging", "message": "▶ 8 A (Maria): Starting"}
+    stopped = describe(hass, HaEvent(EVENT_CHARGING_STOPPED, {"current": 0, "reason": "rcm_alarm"}))
+    assert stopped["message"] == "■ 0 A: Residual current alarm"  # not the raw key
+    alarm = {"alarm": "A", "state": "raised", "bands": ["dc", "ac_50hz"]}
+    line = describe(hass, HaEvent(EVENT_RCM_ALARM, alarm))
+    assert line == {"name": "Doepke DCTR", "message": "Alarm A raised (A: DC, AC 50 Hz)"}
+    cleared = describe(hass, HaEvent(EVENT_RCM_ALARM, {"alarm": "B", "state": "cleared"}))
+    assert cleared["message"] == "Alarm cleared (B)"
+    lost = describe(hass, HaEvent(EVENT_RCM_LINK, {"state": "lost"}))
+    assert lost["message"] == "Link to the monitor lost"
+    # German as the system language.
+    hass.config.language = "de"
+    await async_load_translations(hass)
+    stopped = describe(hass, HaEvent(EVENT_CHARGING_STOPPED, {"current": 0, "reason": "rcm_alarm"}))
+    assert stopped["name"] == "Überschussladen"
+    assert stopped["message"] == "■ 0 A: Differenzstrom-Alarm"

@@ -330,7 +330,7 @@ async def test_diagnostics_include_the_stored_state(hass: HomeAssistant, site: S
     diagnostics = await async_get_config_entry_diagnostics(hass, site.wallbox)
     stored = diagnostics["surplus_charging"]["stored_state"]
     assert stored["lockout"]["latched"] is True
-    assert stored["lockout"]["alarm"] == "A: dc"
+    assert stored["lockout"]["alarm"] == "dctr: alarm A, DC 12 mA"  # the DCTR entry's title
     assert stored["session"]["tag"] == "**REDACTED**"
     assert MARIA_TAG not in json.dumps(diagnostics, default=str)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from homeassistant.const import STATE_ON
 from homeassistant.core import Event, HomeAssistant
@@ -298,6 +300,12 @@ async def test_rcm_lockout_repair_issue_and_fix_flow(hass: HomeAssistant, site: 
     assert issue is not None
     assert issue.is_fixable
     assert issue.severity is ir.IssueSeverity.CRITICAL
+    # It names the monitor, the alarm and what it measured, and when.
+    placeholders = issue.translation_placeholders or {}
+    title = site.entries["dctr"].title
+    assert re.fullmatch(rf"{re.escape(title)}: alarm A(\+B)?, DC \d+ mA", placeholders["alarm"])
+    assert int(placeholders["alarm"].split("DC ")[1].split(" ")[0]) >= 12
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", placeholders["since"])
     manager = repairs_flow_manager(hass)
     assert manager is not None
     # While the alarm is active it cannot be acknowledged.

@@ -18,6 +18,7 @@ from ..binary_sensor import DeviceBinarySensor, LinkBinarySensor
 from ..const import DEFAULT_UNIT_ID, DOMAIN, DeviceType
 from ..descriptions import BinarySensorDescription, SensorDescription
 from ..drivers.dctr import BANDS, DctrClient, DctrData, DctrIdentity
+from ..drivers.dctr_bands import BAND_LABELS
 from ..rcm import RcmMonitor
 from ..sensor import DeviceSensor
 from .spec import DeviceSpec
@@ -31,18 +32,6 @@ if TYPE_CHECKING:
     type DctrRuntime = DeviceRuntime[DctrClient, DctrIdentity, DctrData]
 
 type DctrSensor = SensorDescription[DctrData]
-
-# Band labels shown in entity names (the same in every language).
-BAND_LABELS: dict[str, str] = {
-    "dc": "DC",
-    "ac_total": "AC",
-    "ac_50hz": "AC 50 Hz",
-    "ac_lt100hz": "AC <100 Hz",
-    "ac_150hz": "AC 150 Hz",
-    "ac_100hz_1khz": "AC 100 Hz–1 kHz",
-    "ac_gt1khz": "AC >1 kHz",
-    "ac_gt10khz": "AC >10 kHz",
-}
 
 
 def device_info(unique_id: str, identity: DctrIdentity) -> DeviceInfo:

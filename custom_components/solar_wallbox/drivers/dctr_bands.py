@@ -25,3 +25,15 @@ BANDS: Final[tuple[str, ...]] = (
 The original tool's names, in its logs too: renaming one changes the log format and the
 entities' unique ids.
 """
+
+# Band labels shown to users (entity names, the logbook): the same in every language.
+BAND_LABELS: dict[str, str] = {
+    "dc": "DC",
+    "ac_total": "AC",
+    "ac_50hz": "AC 50 Hz",
+    "ac_lt100hz": "AC <100 Hz",
+    "ac_150hz": "AC 150 Hz",
+    "ac_100hz_1khz": "AC 100 Hz–1 kHz",
+    "ac_gt1khz": "AC >1 kHz",
+    "ac_gt10khz": "AC >10 kHz",
+}
