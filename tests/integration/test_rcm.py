@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 from homeassistant.components import automation
 from homeassistant.components.device_automation import DeviceAutomationType
@@ -243,3 +246,70 @@ async def test_logbook_lines(hass: HomeAssistant) -> None:
     stopped = describe(hass, HaEvent(EVENT_CHARGING_STOPPED, {"current": 0, "reason": "rcm_alarm"}))
     assert stopped["name"] == "Überschussladen"
     assert stopped["message"] == "■ 0 A: Differenzstrom-Alarm"
+
+
+BLUEPRINT = (
+    Path(__file__).resolve().parents[2]
+    / "blueprints"
+    / "automation"
+    / "solar_wallbox"
+    / "rcm_alarm_notification.yaml"
+)
+
+
+async def test_alarm_notification_blueprint(hass: HomeAssistant, dctr_sim: SimulatedDevice) -> None:
+    """The shipped blueprint notifies on a raised alarm of its monitor, once per alarm."""
+    from homeassistant.components import persistent_notification  # noqa: PLC0415
+
+    target = Path(hass.config.path("blueprints", "automation", "solar_wallbox"))
+    await hass.async_add_executor_job(lambda: target.mkdir(parents=True, exist_ok=True))
+    await hass.async_add_executor_job(shutil.copy, BLUEPRINT, target / BLUEPRINT.name)
+    entry = dctr_entry(dctr_sim.port)
+    await setup_entry(hass, entry)
+    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, entry.unique_id)})
+    assert device is not None
+    phone: list[ServiceCall] = []
+    hass.services.async_register("notify", "test_phone", phone.append)
+    notifications: dict[str, Any] = {}
+    assert await async_setup_component(hass, "persistent_notification", {})
+    persistent_notification.async_register_callback(
+        hass, lambda _kind, changed: notifications.update(changed)
+    )
+    use = {
+        "path": f"solar_wallbox/{BLUEPRINT.name}",
+        "input": {"monitor": device.id, "notify_action": "notify.test_phone"},
+    }
+    assert await async_setup_component(
+        hass, automation.DOMAIN, {automation.DOMAIN: [{"use_blueprint": use}]}
+    )
+    await hass.async_block_till_done()
+    # Another device's alarm (a second monitor) is not this automation's.
+    hass.bus.async_fire(EVENT_RCM_ALARM, {"device_id": "other", "alarm": "A", "state": "raised"})
+    await hass.async_block_till_done()
+    assert phone == []
+    dctr_sim.device.force_alarm("dc", 12)
+    await entry.runtime_data.coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert len(phone) == 1
+    assert "Residual current alarm A (DC) on Doepke DCTR." in phone[0].data["message"]
+    assert phone[0].data["title"] == "Residual current alarm"
+    assert any("Residual current alarm A" in n["message"] for n in notifications.values())
+    # Cleared: no second message.
+    dctr_sim.device.clear()
+    await entry.runtime_data.coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert len(phone) == 1
+
+
+def test_the_blueprint_labels_every_band() -> None:
+    """The blueprint's band labels are the integration's (drivers/dctr_bands.py)."""
+    import yaml  # noqa: PLC0415
+
+    from custom_components.solar_wallbox.drivers.dctr_bands import BAND_LABELS  # noqa: PLC0415
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.add_constructor("!input", lambda loader, node: loader.construct_scalar(node))
+    blueprint = yaml.load(BLUEPRINT.read_text(encoding="utf-8"), Loader=Loader)
+    assert blueprint["variables"]["labels"] == BAND_LABELS
