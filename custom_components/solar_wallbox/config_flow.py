@@ -13,6 +13,7 @@ import voluptuous as vol
 from homeassistant.config_entries import ConfigFlow, ConfigFlowResult, OptionsFlow
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import callback
+from homeassistant.data_entry_flow import AbortFlow
 from homeassistant.helpers.selector import (
     ConfigEntrySelector,
     ConfigEntrySelectorConfig,
@@ -175,7 +176,9 @@ async def _try_identify(
     except RequestTimeout:
         errors["base"] = "timeout"
     except CannotConnect:
-        errors["base"] = "cannot_connect"
+        # The charger takes one Modbus TCP client at a time: another one is the usual cause.
+        wallbox = devices.spec_for(device_type).wallbox
+        errors["base"] = "cannot_connect_wallbox" if wallbox else "cannot_connect"
     except ModbusExceptionResponse as err:
         gateway = err.code in GATEWAY_EXCEPTION_CODES
         errors["base"] = "gateway_error" if gateway else f"not_{device_type.value}"
@@ -228,9 +231,21 @@ class SolarWallboxConfigFlow(ConfigFlow, domain=DOMAIN):
             found = await _try_identify(device_type, data, errors)
             if found is not None:
                 await self.async_set_unique_id(found.unique_id)
-                # The entry's update listener reloads it once when the address changed
-                # (a reload here as well would reload it twice: an error from 2026.12).
-                self._abort_if_unique_id_configured(updates=data, reload_on_update=False)
+                existing = self.hass.config_entries.async_entry_for_domain_unique_id(
+                    DOMAIN, found.unique_id
+                )
+                try:
+                    # The entry's update listener reloads it once when the address changed
+                    # (a reload here as well would reload it twice: an error from 2026.12).
+                    self._abort_if_unique_id_configured(updates=data, reload_on_update=False)
+                except AbortFlow as err:
+                    if err.reason != "already_configured" or existing is None:
+                        raise
+                    # Say which entry it is (the user may have several of a kind).
+                    return self.async_abort(
+                        reason="already_configured_entry",
+                        description_placeholders={"title": existing.title},
+                    )
                 return self.async_create_entry(
                     title=found.title,
                     data={CONF_DEVICE_TYPE: device_type.value, **data},

@@ -150,8 +150,22 @@ async def test_already_configured_updates_address(
     flow_id = await _start_e3dc_form(hass)
     result = await hass.config_entries.flow.async_configure(flow_id, _user_input(e3dc_sim.port))
     assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "already_configured"
+    assert result["reason"] == "already_configured_entry"
+    assert result["description_placeholders"] == {"title": "E3DC S10 X Compact"}  # which one
     assert entry.data[CONF_PORT] == e3dc_sim.port
+
+
+async def test_amtron_cannot_connect_names_the_single_connection(hass: HomeAssistant) -> None:
+    """The charger takes one Modbus client: the error says to close the others."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": config_entries.SOURCE_USER}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "amtron"}
+    )
+    user_input = {CONF_HOST: "127.0.0.1", CONF_PORT: closed_port(), CONF_UNIT_ID: 255}
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], user_input)
+    assert result["errors"] == {"base": "cannot_connect_wallbox"}
 
 
 async def test_readding_with_a_new_address_reloads_once(
@@ -176,7 +190,7 @@ async def test_readding_with_a_new_address_reloads_once(
         flow_id = await _start_e3dc_form(hass)
         result = await hass.config_entries.flow.async_configure(flow_id, _user_input(moved.port))
         await hass.async_block_till_done()
-        assert result["reason"] == "already_configured"
+        assert result["reason"] == "already_configured_entry"
         assert entry.data[CONF_PORT] == moved.port
         assert setups == [entry.entry_id]
         assert entry.state is config_entries.ConfigEntryState.LOADED
