@@ -192,7 +192,9 @@ CHARGING_SENSORS: tuple[ChargingSensorDescription, ...] = (
         translation_key="charging_countdown",
         native_unit_of_measurement=UnitOfTime.SECONDS,
         device_class=SensorDeviceClass.DURATION,
-        suggested_display_precision=0,
+        # Shown as minutes ("20.4 min", not "1,224 s"); users may pick another unit.
+        suggested_unit_of_measurement=UnitOfTime.MINUTES,
+        suggested_display_precision=1,
         value_fn=_decision_value("countdown"),
     ),
     ChargingSensorDescription(

@@ -32,7 +32,16 @@ from simulator.model import SiteModel
 
 REPO = Path(__file__).resolve().parents[2]
 DASHBOARD = yaml.safe_load((REPO / "demo" / "dashboard.yaml").read_text(encoding="utf-8"))
-CORE_CARDS = {"heading", "markdown", "tile", "gauge", "entities", "glance", "history-graph"}
+CORE_CARDS = {
+    "heading",
+    "markdown",
+    "tile",
+    "gauge",
+    "entities",
+    "glance",
+    "history-graph",
+    "conditional",
+}
 
 
 def state(value: Any, **attributes: Any) -> dict[str, Any]:
@@ -316,3 +325,30 @@ def test_launcher_options() -> None:
     assert args.start == parse_clock("10:30")
     args = build_parser().parse_args(["--check", "--speed=30", "--port=18123"])
     assert (args.check, args.speed, args.port) == (True, 30, 18123)
+
+
+def test_no_gauge_of_a_state_that_can_be_unknown() -> None:
+    """A gauge of the solar share only while it has a value ("Entity is non-numeric")."""
+    guarded = []
+    for card in cards(DASHBOARD["views"]):
+        if card["type"] == "conditional" and card["card"]["type"] == "gauge":
+            states = {c.get("state_not") for c in card["conditions"]}
+            assert {"unknown", "unavailable"} <= states
+            guarded.append(card["card"])
+    assert guarded
+    for card in cards(DASHBOARD["views"]):
+        if card["type"] == "gauge" and not any(card is g for g in guarded):
+            assert card["entity"] not in checks.MAY_BE_UNKNOWN, card["entity"]
+
+
+def test_solar_share_check() -> None:
+    """The demo's check: charging on surplus with the grid at about 0 W is mostly solar."""
+    good = {
+        checks.SOLAR_SHARE: state("95.0"),
+        checks.PAC_GRID: state("-120"),
+        checks.DECISION: state("charging_surplus"),
+    }
+    assert checks.solar_share_problems(good) == []
+    assert checks.solar_share_problems({**good, checks.SOLAR_SHARE: state("10.2")})
+    assert checks.solar_share_problems({**good, checks.PAC_GRID: state("2500")})
+    assert checks.solar_share_problems({**good, checks.DECISION: state("fast")})
