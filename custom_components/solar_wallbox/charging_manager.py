@@ -52,6 +52,29 @@ if TYPE_CHECKING:
 
 TICK: Final = timedelta(seconds=5)
 DECISION_HISTORY: Final = 50
+# Every change of reason or current, for hours back (a day of clouds is a few hundred).
+CHANGE_HISTORY: Final = 500
+# Units of the numbers in the diagnostics' decisions (their keys carry none).
+DIAGNOSTICS_UNITS: Final = {
+    "current": "A",
+    "available_power": "W",
+    "countdown": "s",
+    "site.grid_power": "W (+ import)",
+    "site.battery_power": "W (+ charging)",
+    "site.battery_soc": "%",
+    "site.pv_power": "W",
+    "wallbox.power": "W",
+    "wallbox.currents": "A per phase",
+    "wallbox.current_limit": "A",
+    "wallbox.session_energy": "Wh",
+    "wallbox.session_duration": "s",
+    "wallbox.device_min_current": "A",
+    "wallbox.device_max_current": "A",
+    "state.start_energy": "Wh",
+    "state.stop_energy": "Wh",
+    "state.session_solar_energy": "Wh",
+    "state.setpoint": "A",
+}
 # Options that map one to one onto controller settings (key = Settings field name).
 OPTION_SETTINGS: Final = (
     "voltage",
@@ -143,6 +166,7 @@ class ChargingManager:
         self.enabled = memory.enabled
         self.decision: Decision | None = None
         self.history: deque[dict[str, Any]] = deque(maxlen=DECISION_HISTORY)
+        self.changes: deque[dict[str, Any]] = deque(maxlen=CHANGE_HISTORY)
         # The session's solar energy (Wh); checked against the charger at the first reading.
         self._remembered_session = memory.session
         self.session_solar_energy = memory.session.solar_energy if memory.session else 0.0
@@ -383,6 +407,15 @@ class ChargingManager:
             "site": dataclasses.asdict(site) if site else None,
             "wallbox": {k: v for k, v in dataclasses.asdict(wallbox).items() if k != "rfid_tag"},
         }
+        previous = self.changes[-1] if self.changes else None
+        if previous is None or (previous["reason"], previous["current"]) != (
+            entry["reason"],
+            entry["current"],
+        ):
+            # Kept much longer than every decision: what happened an hour ago stays.
+            self.changes.append(
+                {k: entry[k] for k in ("at", "reason", "current", "available_power")}
+            )
         last = self.history[-1] if self.history else None
         if (
             last is not None
@@ -525,9 +558,26 @@ class ChargingManager:
         """Settings and the last decisions with their inputs."""
         settings = dataclasses.asdict(self.settings)
         settings["vehicles"] = [{**v, "tag": "**REDACTED**"} for v in settings.get("vehicles", [])]
+        lockout = self.controller.lockout
         return {
             "enabled": self.enabled,
+            "units": DIAGNOSTICS_UNITS,
             "settings": settings,
+            "state": {
+                "lockout": {
+                    "latched": lockout.latched,
+                    "since": lockout.since.isoformat() if lockout.since else None,
+                    "alarm": lockout.alarm,
+                    "acknowledged": lockout.acknowledged,
+                },
+                "active_vehicle": self._vehicle,
+                "starts_today": self.controller.starts_today,
+                "start_energy": round(self.controller.start_energy, 1),
+                "stop_energy": round(self.controller.stop_energy, 1),
+                "session_solar_energy": round(self.session_solar_energy, 1),
+                "setpoint": self.controller.setpoint,
+            },
             "stored_state": self.memory().to_json(),
+            "changes": list(self.changes),
             "decisions": list(self.history),
         }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.components.diagnostics import async_redact_data
@@ -40,8 +41,17 @@ def _scrub(value: Any, secrets: tuple[str, ...]) -> Any:
 
 
 def _as_dict(value: Any) -> Any:
+    """A dataclass as plain JSON values: sets as sorted lists, enums as their values."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.asdict(value)
+        value = dataclasses.asdict(value)
+    if isinstance(value, dict):
+        return {k: _as_dict(v) for k, v in value.items()}
+    if isinstance(value, set | frozenset):
+        return sorted(_as_dict(v) for v in value)
+    if isinstance(value, list | tuple):
+        return [_as_dict(v) for v in value]
+    if isinstance(value, Enum):
+        return value.value
     return value
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -251,6 +252,24 @@ async def test_repairs_and_diagnostics(hass: HomeAssistant, site: Site) -> None:
     decisions = diag["surplus_charging"]["decisions"]
     assert decisions
     assert decisions[-1]["reason"] == "site_stale"
+    # Every change of reason is kept, also those long out of the last 50 decisions.
+    changes = [c["reason"] for c in diag["surplus_charging"]["changes"]]
+    assert changes[:2] == ["no_vehicle", "initial_phase"]
+    assert "site_stale" in changes
+    assert len(decisions) == 50
+    assert decisions[0]["at"] > diag["surplus_charging"]["changes"][0]["at"]
+    state = diag["surplus_charging"]["state"]
+    assert state["active_vehicle"] == "Maria"
+    assert state["starts_today"] >= 1
+    assert state["lockout"] == {
+        "latched": False,
+        "since": None,
+        "alarm": None,
+        "acknowledged": False,
+    }
+    assert {"start_energy", "stop_energy", "session_solar_energy"} <= state.keys()
+    assert diag["surplus_charging"]["units"]["state.start_energy"] == "Wh"
+    assert "frozenset" not in json.dumps(diag, default=repr)  # plain JSON values only
     assert MARIA_TAG not in repr(diag)
     assert diag["surplus_charging"]["settings"]["vehicles"][0]["name"] == "Maria"
 
