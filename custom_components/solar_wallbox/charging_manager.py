@@ -108,7 +108,7 @@ def settings_from_options(options: dict[str, Any]) -> Settings:
         VehicleProfile(
             name=str(v["name"]),
             tag=str(v["tag"]),
-            mode=ChargeMode(v["mode"]) if v.get("mode") else None,
+            mode=ChargeMode(v["mode"]) if v.get("mode") in set(ChargeMode) else None,
             min_current=int(v["min_current"]) if v.get("min_current") else None,
             max_current=int(v["max_current"]) if v.get("max_current") else None,
             min_charging_power=float(v["min_charging_power"])

@@ -310,6 +310,31 @@ LINKS: dict[str, tuple[DeviceType, ...]] = {
     CONF_BATTERY_ENTRY: devices.with_role(Role.HOME_BATTERY),
     CONF_RCM_ENTRY: devices.with_role(Role.RESIDUAL_CURRENT_MONITOR),
 }
+# The surplus options on two pages (19 fields in one form are too many to read).
+SURPLUS_PAGES: dict[str, tuple[str, ...]] = {
+    "surplus": (
+        *LINKS,
+        "phases",
+        "voltage",
+        "min_charging_power",
+        "battery_support_power",
+        "unknown_tag",
+    ),
+    "surplus_timing": (
+        "start_energy",
+        "stop_energy",
+        "hysteresis",
+        "min_on_time",
+        "min_off_time",
+        "daily_start_budget",
+        "stale_timeout",
+        "idle_current",
+        "initial_current",
+        "initial_duration",
+    ),
+}
+# The vehicle's charge mode "follow the charge mode select" (stored as no mode).
+FOLLOW_MODE = "follow"
 VEHICLE_FIELDS = (
     "name",
     "tag",
@@ -324,6 +349,12 @@ VEHICLE_FIELDS = (
 class SolarWallboxOptionsFlow(OptionsFlow):
     """Options of one device; the wallbox also has surplus charging and vehicles."""
 
+    def __init__(self) -> None:
+        """Start with nothing chosen (surplus page 1, the vehicle being changed)."""
+        super().__init__()
+        self._surplus: dict[str, Any] = {}
+        self._editing: str | None = None
+
     @property
     def _device_type(self) -> DeviceType:
         return DeviceType(self.config_entry.data[CONF_DEVICE_TYPE])
@@ -336,7 +367,7 @@ class SolarWallboxOptionsFlow(OptionsFlow):
         if devices.spec_for(self._device_type).wallbox:
             options = ["device", "surplus", "add_vehicle"]
             if self._current().get(CONF_VEHICLES):
-                options.append("remove_vehicle")
+                options += ["edit_vehicle", "remove_vehicle"]
             return self.async_show_menu(step_id="init", menu_options=options)
         return await self.async_step_device(user_input)
 
@@ -371,41 +402,68 @@ class SolarWallboxOptionsFlow(OptionsFlow):
     async def async_step_surplus(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Linked devices and the settings of the surplus controller."""
-        current = self._current()
+        """Surplus charging, page 1: the linked devices and the car's power."""
         errors: dict[str, str] = {}
         if user_input is not None and not _not_finite(user_input, errors):
             for key, allowed in LINKS.items():
                 entry_id = user_input.get(key)
                 if entry_id and not self._entry_is(entry_id, allowed):
                     errors[key] = f"wrong_{key}"
+            if not errors:
+                self._surplus = user_input
+                return await self.async_step_surplus_timing()
+        return self.async_show_form(
+            step_id="surplus",
+            data_schema=self._surplus_schema(SURPLUS_PAGES["surplus"], user_input),
+            errors=errors,
+        )
+
+    async def async_step_surplus_timing(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Surplus charging, page 2: when to start and stop, and the current without one."""
+        errors: dict[str, str] = {}
+        if user_input is not None and not _not_finite(user_input, errors):
             for key in ("idle_current", "initial_current"):
                 if 0 < float(user_input.get(key, 0)) < 6:
                     errors[key] = "current_below_minimum"
             if not errors:
+                current = self._current()
                 for key in LINKS:
-                    current.pop(key, None)
-                current.update({k: v for k, v in user_input.items() if v not in (None, "")})
+                    current.pop(key, None)  # a link left empty is removed
+                chosen = {**self._surplus, **user_input}
+                current.update({k: v for k, v in chosen.items() if v not in (None, "")})
                 return self.async_create_entry(data=current)
-        defaults = {**dataclasses.asdict(Settings()), **current, **(user_input or {})}
-        fields: dict[Any, Any] = {}
-        for key in LINKS:
-            fields[vol.Optional(key, description={"suggested_value": defaults.get(key)})] = (
-                ConfigEntrySelector(ConfigEntrySelectorConfig(integration=DOMAIN))
-            )
-        fields[vol.Required("phases", default=str(defaults["phases"]))] = SelectSelector(
-            SelectSelectorConfig(options=["1", "3"], translation_key="phases")
-        )
-        for key, selector in SURPLUS_NUMBERS.items():
-            fields[vol.Required(key, default=defaults[key])] = selector
-        fields[vol.Required("unknown_tag", default=str(defaults["unknown_tag"]))] = SelectSelector(
-            SelectSelectorConfig(
-                options=[p.value for p in UnknownTagPolicy], translation_key="unknown_tag"
-            )
-        )
         return self.async_show_form(
-            step_id="surplus", data_schema=vol.Schema(fields), errors=errors
+            step_id="surplus_timing",
+            data_schema=self._surplus_schema(SURPLUS_PAGES["surplus_timing"], user_input),
+            errors=errors,
         )
+
+    def _surplus_schema(
+        self, keys: tuple[str, ...], user_input: dict[str, Any] | None
+    ) -> vol.Schema:
+        """The fields ``keys`` of surplus charging, with the current values as defaults."""
+        defaults = {**dataclasses.asdict(Settings()), **self._current(), **(user_input or {})}
+        fields: dict[Any, Any] = {}
+        for key in keys:
+            if key in LINKS:
+                fields[vol.Optional(key, description={"suggested_value": defaults.get(key)})] = (
+                    ConfigEntrySelector(ConfigEntrySelectorConfig(integration=DOMAIN))
+                )
+            elif key == "phases":
+                fields[vol.Required(key, default=str(defaults[key]))] = SelectSelector(
+                    SelectSelectorConfig(options=["1", "3"], translation_key="phases")
+                )
+            elif key == "unknown_tag":
+                fields[vol.Required(key, default=str(defaults[key]))] = SelectSelector(
+                    SelectSelectorConfig(
+                        options=[p.value for p in UnknownTagPolicy], translation_key="unknown_tag"
+                    )
+                )
+            else:
+                fields[vol.Required(key, default=defaults[key])] = SURPLUS_NUMBERS[key]
+        return vol.Schema(fields)
 
     def _entry_is(self, entry_id: str, allowed: tuple[DeviceType, ...]) -> bool:
         entry = self.hass.config_entries.async_get_entry(entry_id)
@@ -418,7 +476,7 @@ class SolarWallboxOptionsFlow(OptionsFlow):
     async def async_step_add_vehicle(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Add (or replace, same tag) a vehicle profile."""
+        """Add a vehicle profile, or change the one chosen in edit_vehicle (or the same tag)."""
         current = self._current()
         errors: dict[str, str] = {}
         if user_input is not None and not _not_finite(user_input, errors):
@@ -437,29 +495,73 @@ class SolarWallboxOptionsFlow(OptionsFlow):
                 vehicle = {k: user_input.get(k) for k in VEHICLE_FIELDS}
                 vehicle["tag"] = tag
                 vehicle["name"] = name
+                if vehicle.get("mode") == FOLLOW_MODE:
+                    vehicle["mode"] = None  # the charge mode select decides
+                replaced = {tag.casefold(), str(self._editing or "").casefold()}
                 others = [
                     v
                     for v in current.get(CONF_VEHICLES, [])
-                    if str(v["tag"]).casefold() != tag.casefold()
+                    if str(v["tag"]).casefold() not in replaced
                 ]
                 current[CONF_VEHICLES] = [*others, vehicle]
                 return self.async_create_entry(data=current)
+        editing: dict[str, Any] = next(
+            (v for v in current.get(CONF_VEHICLES, []) if v["tag"] == self._editing), {}
+        )
+        shown = {**editing, **(user_input or {})}
+        if editing and not shown.get("mode"):
+            shown["mode"] = FOLLOW_MODE
+
+        def suggested(key: str) -> dict[str, Any]:
+            value = shown.get(key)
+            return {"suggested_value": value} if value not in (None, "") else {}
+
         fields = {
-            vol.Required("name"): TextSelector(),
-            vol.Required("tag"): TextSelector(),
-            vol.Optional("mode"): SelectSelector(
+            vol.Required("name", description=suggested("name")): TextSelector(),
+            vol.Required("tag", description=suggested("tag")): TextSelector(),
+            vol.Optional("mode", description=suggested("mode")): SelectSelector(
                 SelectSelectorConfig(
-                    options=[m.value for m in ChargeMode], translation_key="charge_mode"
+                    options=[FOLLOW_MODE, *(m.value for m in ChargeMode)],
+                    translation_key="vehicle_mode",
                 )
             ),
-            vol.Optional("min_current"): _number(6, 32, 1, "A"),
-            vol.Optional("max_current"): _number(6, 32, 1, "A"),
-            vol.Optional("min_charging_power"): _number(0, 22000, 10, "W"),
-            vol.Optional("session_energy_limit"): _number(0, 200, 0.5, "kWh"),
+            vol.Optional("min_current", description=suggested("min_current")): _number(
+                6, 32, 1, "A"
+            ),
+            vol.Optional("max_current", description=suggested("max_current")): _number(
+                6, 32, 1, "A"
+            ),
+            vol.Optional(
+                "min_charging_power", description=suggested("min_charging_power")
+            ): _number(0, 22000, 10, "W"),
+            vol.Optional(
+                "session_energy_limit", description=suggested("session_energy_limit")
+            ): _number(0, 200, 0.5, "kWh"),
         }
+        known = [f"{v['name']} ({v['tag']})" for v in current.get(CONF_VEHICLES, [])]
         return self.async_show_form(
-            step_id="add_vehicle", data_schema=vol.Schema(fields), errors=errors
+            step_id="add_vehicle",
+            data_schema=vol.Schema(fields),
+            errors=errors,
+            description_placeholders={"vehicles": ", ".join(known) or "–"},
         )
+
+    async def async_step_edit_vehicle(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Pick the vehicle profile to change; the profile form follows, filled in."""
+        vehicles = self._current().get(CONF_VEHICLES, [])
+        if user_input is not None:
+            self._editing = str(user_input["vehicle"])
+            return await self.async_step_add_vehicle()
+        options = [
+            SelectOptionDict(value=str(v["tag"]), label=f"{v['name']} ({v['tag']})")
+            for v in vehicles
+        ]
+        schema = vol.Schema(
+            {vol.Required("vehicle"): SelectSelector(SelectSelectorConfig(options=options))}
+        )
+        return self.async_show_form(step_id="edit_vehicle", data_schema=schema)
 
     async def async_step_remove_vehicle(
         self, user_input: dict[str, Any] | None = None

@@ -269,24 +269,32 @@ async def test_surplus_options_validate_links(
     await setup_entry(hass, entry)
     result = await _options_step(hass, entry, "surplus")
     assert result["step_id"] == "surplus"
-    defaults = {str(k): k.default() for k in result["data_schema"].schema if callable(k.default)}
-    assert defaults["start_energy"] == 2.0
-    assert defaults["phases"] == "3"
-    # The E3DC cannot be the residual current monitor; 4 A is no valid idle current.
-    bad = {**defaults, "rcm_entry": e3dc.entry_id, "idle_current": 4}
-    result = await hass.config_entries.options.async_configure(result["flow_id"], bad)
-    assert result["errors"] == {
-        "rcm_entry": "wrong_rcm_entry",
-        "idle_current": "current_below_minimum",
-    }
-    good = {
-        **defaults,
+    first = {str(k): k.default() for k in result["data_schema"].schema if callable(k.default)}
+    assert first["phases"] == "3"
+    assert len(result["data_schema"].schema) == 8  # two pages, not one form of 19 fields
+    # The E3DC cannot be the residual current monitor.
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**first, "rcm_entry": e3dc.entry_id}
+    )
+    assert result["errors"] == {"rcm_entry": "wrong_rcm_entry"}
+    page1 = {
+        **first,
         "grid_entry": e3dc.entry_id,
         "battery_entry": e3dc.entry_id,
         "phases": "1",
-        "start_energy": 10,
     }
-    result = await hass.config_entries.options.async_configure(result["flow_id"], good)
+    result = await hass.config_entries.options.async_configure(result["flow_id"], page1)
+    assert result["step_id"] == "surplus_timing"
+    second = {str(k): k.default() for k in result["data_schema"].schema if callable(k.default)}
+    assert second["start_energy"] == 2.0
+    # 4 A is no valid idle current.
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**second, "idle_current": 4}
+    )
+    assert result["errors"] == {"idle_current": "current_below_minimum"}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**second, "start_energy": 10}
+    )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
     assert entry.options["grid_entry"] == e3dc.entry_id
@@ -330,13 +338,35 @@ async def test_vehicle_profiles_in_the_options(
         result["flow_id"], {"name": "Max", "tag": "99"}
     )
     await hass.async_block_till_done()
+    # Change Maria: the form comes filled in, and her mode goes back to the select's.
+    result = await _options_step(hass, entry, "edit_vehicle")
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"vehicle": "04A1"}
+    )
+    assert result["step_id"] == "add_vehicle"
+    assert "Maria (04A1)" in result["description_placeholders"]["vehicles"]
+    suggested = {
+        str(k): (k.description or {}).get("suggested_value") for k in result["data_schema"].schema
+    }
+    assert suggested["name"] == "Maria"
+    assert suggested["mode"] == "min_pv"
+    assert suggested["session_energy_limit"] == 20
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"name": "Maria", "tag": "04A1B2", "mode": "follow"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    profiles = {v.name: v for v in entry.runtime_data.charging.settings.vehicles}
+    assert profiles["Maria"].tag == "04A1B2"  # replaced, not added
+    assert profiles["Maria"].mode is None
+    assert len(profiles) == 2
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert "remove_vehicle" in result["menu_options"]
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {"next_step_id": "remove_vehicle"}
     )
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {"vehicles": ["04A1"]}
+        result["flow_id"], {"vehicles": ["04A1B2"]}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()

@@ -357,12 +357,22 @@ async def test_surplus_options_refuse_bad_input(hass: HomeAssistant) -> None:
         {"min_on_time": float("inf")},
         {"start_energy": float("nan")},  # NaN passes number selectors: checked by the flow
     ]
+    page1 = {"grid_entry", "battery_entry", "rcm_entry", "phases", "voltage", "unknown_tag"}
     for change in bad:
         flow_id = await _options_step(hass, entry, "surplus")
         form = await hass.config_entries.options.async_configure(flow_id, None)
         defaults = {
             str(key): key.default() for key in form["data_schema"].schema if callable(key.default)
         }
+        if not change.keys() <= page1:
+            # A field of page 2: page 1 as it is, then the change there.
+            form = await hass.config_entries.options.async_configure(flow_id, defaults)
+            assert form["step_id"] == "surplus_timing"
+            defaults = {
+                str(key): key.default()
+                for key in form["data_schema"].schema
+                if callable(key.default)
+            }
         await _assert_refused(hass, flow_id, {**defaults, **change})
     assert dict(entry.options) == before
 
