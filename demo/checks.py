@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,7 @@ LIMIT = "number.amtron_charging_current_limit"
 VEHICLE = "sensor.amtron_active_vehicle"
 CAR_CONNECTED = "binary_sensor.amtron_car_connected"
 SOLAR_SHARE = "sensor.amtron_session_solar_share"
+SESSION_START = "sensor.amtron_session_start"
 SURPLUS_SWITCH = "switch.amtron_surplus_charging"
 CHARGE_MODE = "select.amtron_charge_mode"
 ALARM_A = "binary_sensor.doepke_dctr_alarm_a"
@@ -55,7 +57,7 @@ MAY_BE_UNKNOWN = frozenset(
         VEHICLE,  # no car yet
         SOLAR_SHARE,  # no session yet
         AVAILABLE,  # before the controller's first decision
-        "sensor.amtron_session_start",
+        SESSION_START,
         "sensor.amtron_session_duration",
         "sensor.amtron_rfid_tag",
         "sensor.amtron_evccid",
@@ -198,6 +200,23 @@ def charging_problems(states: States) -> list[str]:
         f"{CHARGING_POWER} {power:.0f} W, {LIMIT} {limit:g} A, decision {decision!r}, "
         f"{AVAILABLE} {available} W"
     ]
+
+
+# How far the charger's session start may lie from Home Assistant's clock (s): the car
+# was plugged in moments ago, so anything more means the two clocks disagree.
+SESSION_CLOCK_TOLERANCE_S = 600.0
+
+
+def session_clock_problems(states: States, now: datetime) -> list[str]:
+    """The charger's session start (its clock) is a moment ago on Home Assistant's clock."""
+    value = _state(states, SESSION_START)
+    try:
+        start = datetime.fromisoformat(str(value))
+    except ValueError:
+        return [f"{SESSION_START} is {value!r}, not a time"]
+    if start.tzinfo is None or abs((now - start).total_seconds()) > SESSION_CLOCK_TOLERANCE_S:
+        return [f"{SESSION_START} is {value}, but it is {now.isoformat()} now"]
+    return []
 
 
 # Grid power (W) close enough to 0 for "charging on surplus alone".

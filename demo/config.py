@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import math
-import os
 from dataclasses import dataclass
-from pathlib import Path
+from datetime import UTC, datetime
 from typing import Any
 
 HOST = "127.0.0.1"
@@ -78,6 +76,29 @@ def format_clock(seconds: float) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
+def format_clock_s(seconds: float) -> str:
+    """Seconds after midnight → ``HH:MM:SS`` (the simulator's exact start)."""
+    whole = int(seconds) % 86400
+    return f"{whole // 3600:02d}:{whole // 60 % 60:02d}:{whole % 60:02d}"
+
+
+def demo_clock(wanted_s: float, now: datetime) -> tuple[str, float]:
+    """A time zone in which it is about ``wanted_s`` (a time of day) at ``now``, and the
+    exact time of day there.
+
+    The demo's Home Assistant runs in that zone and the simulated site starts at that time,
+    so at the default real-time speed the charger's clock (session start, duration), the
+    controller's timers and Home Assistant's clock agree, whatever time it is here.
+    """
+    utc = now.astimezone(UTC)
+    utc_s = utc.hour * 3600 + utc.minute * 60 + utc.second
+    offset_h = round((wanted_s - utc_s) / 3600)
+    offset_h = (offset_h + 12) % 24 - 12  # -12..+11 hours
+    # POSIX-style names: Etc/GMT-2 is two hours ahead of UTC.
+    zone = "UTC" if offset_h == 0 else f"Etc/GMT{-offset_h:+d}"
+    return zone, float((utc_s + offset_h * 3600) % 86400)
+
+
 def make_timeline(
     start_s: float, speed: float, car_after_s: float, rcm_after_s: float, rcm_for_s: float
 ) -> Timeline:
@@ -103,7 +124,7 @@ def simulator_args(ports: Ports, timeline: Timeline, speed: float) -> list[str]:
     args = [
         f"--scenario={SCENARIO}",
         f"--speed={speed:g}",
-        f"--start={format_clock(timeline.start_s)}",
+        f"--start={format_clock_s(timeline.start_s)}",
         f"--car-arrives={format_clock(timeline.car_arrives_s)}",
         f"--car-tag={CAR_TAG}",
         f"--rcm-episode={format_clock(timeline.rcm_s)}+{timeline.rcm_duration_s:g}",
@@ -190,14 +211,3 @@ def onboarding_storage() -> dict[str, Any]:
         "key": "onboarding",
         "data": {"done": ["core_config", "analytics", "integration"]},
     }
-
-
-def local_time_zone(localtime: Path = Path("/etc/localtime")) -> str:
-    """IANA name of this machine's time zone (the simulator's clock), else ``UTC``."""
-    if zone := os.environ.get("TZ", "").lstrip(":"):
-        return zone if "/" in zone or zone == "UTC" else "UTC"
-    with contextlib.suppress(OSError):
-        target = str(localtime.resolve())
-        if "zoneinfo/" in target:
-            return target.split("zoneinfo/", 1)[1]
-    return "UTC"

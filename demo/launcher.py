@@ -29,6 +29,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -47,8 +48,8 @@ from .config import (
     Ports,
     Timeline,
     configuration_yaml,
+    demo_clock,
     format_clock,
-    local_time_zone,
     make_timeline,
     onboarding_storage,
     parse_clock,
@@ -300,6 +301,7 @@ class Demo:
     ports: Ports
     speed: float
     timeline: Timeline
+    time_zone: str
     children: list[Child] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     t0: float = field(default_factory=time.monotonic)
@@ -331,7 +333,7 @@ class Demo:
         (CONFIG_DIR / "custom_components" / DOMAIN).symlink_to(REPO / "custom_components" / DOMAIN)
         (CONFIG_DIR / DASHBOARD_FILENAME).symlink_to(DASHBOARD_FILE)
         (CONFIG_DIR / "configuration.yaml").write_text(
-            configuration_yaml(self.ports, local_time_zone()), encoding="utf-8"
+            configuration_yaml(self.ports, self.time_zone), encoding="utf-8"
         )
         (CONFIG_DIR / ".storage" / "onboarding").write_text(
             json.dumps(onboarding_storage(), indent=2), encoding="utf-8"
@@ -394,7 +396,10 @@ class Demo:
             "battery_entry": entries["e3dc"],
             "rcm_entry": entries["dctr"],
         }
-        if (result := api.flow("options/", flow_id, surplus)).get("type") != "create_entry":
+        # Page 2 (starting and stopping) as it comes.
+        form = api.flow("options/", flow_id, surplus)
+        timing = {f["name"]: f["default"] for f in form.get("data_schema", []) if "default" in f}
+        if (result := api.flow("options/", flow_id, timing)).get("type") != "create_entry":
             raise DemoError(f"the surplus charging options failed: {result}")
 
         flow_id = api.flow("options/", None, {"handler": entries["amtron"]})["flow_id"]
@@ -487,6 +492,11 @@ class Demo:
         )
         until_car = self.real_s_until(self.timeline.car_arrives_s)
         self.expect(f"car plugged in as {VEHICLE_NAME}", checks.car_problems, until_car + 30)
+        self.expect(
+            "session start on Home Assistant's clock",
+            lambda s: checks.session_clock_problems(s, datetime.now(UTC)),
+            30,
+        )
         until_rcm = self.real_s_until(self.timeline.rcm_s)
         charging = "charging with surplus (> 500 W, limit 6..16 A)"
         self.expect(charging, checks.charging_problems, max(30.0, until_rcm - 2))
@@ -574,16 +584,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--speed",
         type=float,
-        default=10.0,
+        default=1.0,
         metavar="FACTOR",
-        help="simulated seconds per real second (default 10)",
+        help=(
+            "simulated seconds per real second (default 1: the charger's clock, the "
+            "controller's timers and Home Assistant's clock agree; faster runs show "
+            "session times and countdowns on different clocks)"
+        ),
     )
     parser.add_argument(
         "--start",
         type=parse_clock,
         default="10:30",
         metavar="HH:MM",
-        help="simulated time of day to start at (default 10:30)",
+        help=(
+            "time of day to start at (default 10:30): the demo's Home Assistant runs in a "
+            "time zone where it is about that time now"
+        ),
     )
     parser.add_argument(
         "--port", type=int, default=8123, help="Home Assistant's port on 127.0.0.1 (default 8123)"
@@ -625,10 +642,11 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+    time_zone, start_s = demo_clock(args.start, datetime.now(UTC))
     timeline = make_timeline(
-        args.start, args.speed, *(CHECK_TIMELINE if args.check else DEMO_TIMELINE)
+        start_s, args.speed, *(CHECK_TIMELINE if args.check else DEMO_TIMELINE)
     )
-    demo = Demo(ports, args.speed, timeline)
+    demo = Demo(ports, args.speed, timeline, time_zone)
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _raise_stop)
     status = 1

@@ -71,15 +71,15 @@ def parse_endpoint(text: str) -> Endpoint | None:
 
 
 def parse_clock(text: str) -> float:
-    """Parse ``HH:MM`` into seconds after midnight."""
-    hours, sep, minutes = text.partition(":")
+    """Parse ``HH:MM`` or ``HH:MM:SS`` into seconds after midnight."""
+    parts = text.split(":")
     try:
-        h, m = int(hours), int(minutes)
+        h, m, sec = (int(p) for p in (*parts, "0")[:3]) if 2 <= len(parts) <= 3 else (-1, 0, 0)
     except ValueError:
-        h = m = -1
-    if not sep or not (0 <= h < 24 and 0 <= m < 60):
-        raise argparse.ArgumentTypeError(f"expected HH:MM, got {text!r}")
-    return h * 3600.0 + m * 60.0
+        h = m = sec = -1
+    if not (0 <= h < 24 and 0 <= m < 60 and 0 <= sec < 60):
+        raise argparse.ArgumentTypeError(f"expected HH:MM or HH:MM:SS, got {text!r}")
+    return h * 3600.0 + m * 60.0 + sec
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -2,6 +2,7 @@
 
 import argparse
 import socket
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,6 @@ from demo.config import (
     Timeline,
     configuration_yaml,
     format_clock,
-    local_time_zone,
     make_timeline,
     onboarding_storage,
     parse_clock,
@@ -137,22 +137,18 @@ def test_onboarding_leaves_only_the_user_step() -> None:
     assert "user" not in storage["data"]["done"]
 
 
-def test_local_time_zone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    zone = tmp_path / "usr" / "share" / "zoneinfo" / "Europe" / "Berlin"
-    zone.parent.mkdir(parents=True)
-    zone.write_bytes(b"TZif")
-    link = tmp_path / "localtime"
-    link.symlink_to(zone)
-    monkeypatch.delenv("TZ", raising=False)
-    assert local_time_zone(link) == "Europe/Berlin"
-    assert local_time_zone(tmp_path / "missing") == "UTC"
-    monkeypatch.setenv("TZ", ":America/New_York")
-    assert local_time_zone(link) == "America/New_York"
-    monkeypatch.setenv("TZ", "CET-1CEST")
-    assert local_time_zone(link) == "UTC"
+def test_demo_clock_puts_home_assistant_at_the_wanted_time() -> None:
+    """The zone in which it is about the wanted time now; the simulator starts exactly then."""
+    from zoneinfo import ZoneInfo  # noqa: PLC0415
 
+    from demo.config import demo_clock  # noqa: PLC0415
 
-# Dashboard ----------------------------------------------------------------------------
+    for hour, minute in ((7, 41), (23, 59), (0, 5), (10, 30), (18, 0)):
+        now = datetime(2026, 12, 2, hour, minute, 17, tzinfo=UTC)
+        zone, start_s = demo_clock(10.5 * 3600, now)
+        local = now.astimezone(ZoneInfo(zone))
+        assert start_s == local.hour * 3600 + local.minute * 60 + local.second
+        assert abs(start_s - 10.5 * 3600) <= 1800  # within half an hour of 10:30
 
 
 def cards(node: Any) -> list[dict[str, Any]]:
@@ -321,7 +317,7 @@ def test_busy_ports() -> None:
 
 def test_launcher_options() -> None:
     args = build_parser().parse_args([])
-    assert (args.check, args.speed, args.port, args.device_ports) == (False, 10, 8123, 5020)
+    assert (args.check, args.speed, args.port, args.device_ports) == (False, 1, 8123, 5020)
     assert args.start == parse_clock("10:30")
     args = build_parser().parse_args(["--check", "--speed=30", "--port=18123"])
     assert (args.check, args.speed, args.port) == (True, 30, 18123)
@@ -352,3 +348,14 @@ def test_solar_share_check() -> None:
     assert checks.solar_share_problems({**good, checks.SOLAR_SHARE: state("10.2")})
     assert checks.solar_share_problems({**good, checks.PAC_GRID: state("2500")})
     assert checks.solar_share_problems({**good, checks.DECISION: state("fast")})
+
+
+def test_session_clock_check() -> None:
+    """The charger's clock and Home Assistant's agree: a session started moments ago."""
+    now = datetime(2026, 12, 2, 10, 40, tzinfo=UTC)
+    plugged = {checks.SESSION_START: state("2026-12-02T10:39:00+00:00")}
+    assert checks.session_clock_problems(plugged, now) == []
+    # The symptom at 10x: "session start: 15 hours ago".
+    hours_ago = {checks.SESSION_START: state("2026-12-01T19:40:00+00:00")}
+    assert checks.session_clock_problems(hours_ago, now)
+    assert checks.session_clock_problems({checks.SESSION_START: state("unknown")}, now)
