@@ -108,7 +108,12 @@ async def _async_update_listener(hass: HomeAssistant, entry: SolarWallboxConfigE
 
 async def async_remove_entry(hass: HomeAssistant, entry: SolarWallboxConfigEntry) -> None:
     """Delete what the entry kept in storage (a wallbox's surplus charging memory)."""
-    spec = devices.spec_for(entry.data[CONF_DEVICE_TYPE])
+    try:
+        spec = devices.spec_for(entry.data[CONF_DEVICE_TYPE])
+    except (KeyError, ValueError):
+        # A damaged entry must still be removable; it cannot have stored anything.
+        LOGGER.warning("Removing %s: it names no known device type", entry.title)
+        return
     if spec.remove is not None:
         await spec.remove(hass, entry.entry_id)
 

@@ -236,3 +236,17 @@ async def test_entities_of_a_removed_wallbox_are_removed(
     assert len(er.async_entries_for_config_entry(registry, entry.entry_id)) == count - 4
     assert registry.async_get(P + "power_meter_0_power_l1") is not None
     assert state(hass, P + "pv_power") == "5000"
+
+
+async def test_an_entry_without_a_device_type_can_be_removed(
+    hass: HomeAssistant, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Bad data in an entry never breaks deleting it (no exception from our callback)."""
+    entry = MockConfigEntry(domain=DOMAIN, title="damaged", data={"device_type": "toaster"})
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert (await hass.config_entries.async_remove(entry.entry_id))["require_restart"] is False
+    assert hass.config_entries.async_get_entry(entry.entry_id) is None
+    assert "remove callback" not in caplog.text
+    assert "names no known device type" in caplog.text
