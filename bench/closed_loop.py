@@ -1,44 +1,50 @@
 """``python -m bench.closed_loop``: surplus-charging strategies in closed loop, no Modbus.
 
-Every strategy drives its own copy of the simulator's site model (`SiteModel`), stepped at
-1 s, with the car on the house circuit: the car's power is the model's
-``loads["wallbox"]``, so the grid and the home battery (with its lag) see it, exactly as
-with the Amtron simulator. Each strategy reads the site and the wallbox only when it
-polls (ours every 2 s, the original tool every 20 s, evcc every 30 s) and writes a current
-limit; the charger offers it to the car when it is at least 6 A (0 otherwise, nothing
-during the first 2 s after plug-in, like the Amtron simulator) and the car follows with
-its response delay and ramp (`simulator.car.Car`, 2 s + 3 s). The charger's communication
-time-out never fires: every strategy polls it well within 60 s.
+**What is simulated.** Each day runs from the scenario's start (midnight by default) to
+06:00 the next morning (`HORIZON_S`), so the evening and night discharge of the home battery
+is part of it. The site model (`simulator.model.SiteModel`, 1 s steps) is first run once
+without a car: that run fixes the day's PV and household load per second (the *exogenous*
+part, identical for every strategy) and is the **reference household**. Every strategy then
+replays the same day on its own copy of the model from the car's arrival on, with the car
+on the house circuit (``loads["wallbox"]``), so the grid and the home battery (greedy
+self-consumption, lossless, with its 2 s lag) see the car exactly as with the Amtron
+simulator. After the car leaves, the copy runs on without a car to the horizon.
 
-The day is simulated once up to the car's arrival (the strategies poll this shared part,
-but without a car nothing they write changes the site), then each strategy continues on
-its own copy of the model. The baselines stop when the car leaves (nothing they do after
-that changes a metric); with ``--plots`` ours runs on to midnight. PV and household load are
-identical for every strategy (same seed; checked).
+**What a strategy sees** (`Realism`): it reads the site and the wallbox when it polls (ours
+every 2 s, the original tool every 20 s, evcc every 30 s). Readings carry Gaussian meter
+noise and are quantised to 1 W; the grid meter's value is 1 s old (its own measuring
+delay). Our integration polls the grid meter, the E3DC and the wallbox independently (each
+every 2 s, with offsets drawn per seed), so ours combines values of different ages; the
+baselines read everything in one cycle. The charger offers the written limit when it is at
+least 6 A (0 otherwise, nothing during the first 2 s after plug-in) and the car follows
+with its response delay and ramp (`simulator.car.Car`). ``--ideal`` switches all of this
+off (every strategy reads the exact values of the same second).
 
-Metrics (over the plug-in window, per second, end-of-second values):
+**Household accounting** (every kWh counted once; the home battery is lossless, so energy
+is conserved: PV + import = household + car + export + Δstored):
 
-- Car power is attributed to sources in this order: the household is served first (PV,
-  then battery discharge, then grid), the car then takes the remaining PV ("solar"), then
-  the remaining battery discharge ("battery"), the rest is "grid". PV that charges the
-  home battery while the car imports is therefore counted as battery charging from the grid,
-  not as solar in the car.
-- Upper bound: per second, ``min(pv − household, max power)`` when that is at least the
-  car's minimum power (6 A × 230 V × its phases), else 0 — no delays, all of it solar;
-  it stops when the car would be full.
-- Capture ratio: solar energy into the car ÷ the upper bound's. Strategies that keep a
-  session at the minimum with some import also take PV the upper bound leaves (below the
-  minimum power), so a ratio can exceed 1 on marginal days.
-- Starts: the car's current rising from 0. Current changes: changes of the limit register
-  while the car is plugged in.
-- Longest import: longest run of seconds with the car drawing and grid import > 50 W.
-- Time to reduce: a *drop* starts when the car's draw exceeds ``pv − household`` by more
-  than 300 W (and did not the second before); its time is the seconds until the limit is
-  lower than when the drop started, or until the drop is over if that comes first (the
-  time was then spent drawing too much without a reduction). p95 by nearest rank.
+- *car energy*: the energy the charger delivered (kWh);
+- *extra import*: the household's grid import with the strategy minus the reference
+  household's, plus the energy the home battery holds less at the horizon than in the
+  reference (it would have to be bought back): ``Δimport + (stored_ref − stored)``;
+- *solar into the car* = car energy − extra import, which by the balance above equals the
+  *export lost* (reference export − export with the strategy): the car took PV that would
+  otherwise have gone to the grid.
 
-Targets (PV-only mode, each scenario): grid + battery energy ≤ 3 % of the car's energy,
-starts ≤ evcc's, solar energy into the car ≥ both baselines'.
+**Physical limits** per day and seed: **B1** = ∫ min(max(PV − household, 0), car max power)
+dt over the plug-in window, capped by the room in the car — the most solar the car could
+take with no minimum power and no delays; and the **perfect-foresight optimum**
+(`bench.optimum`, MILP with HiGHS): the least extra import any controller could reach at a
+given car energy, knowing the whole day, with 0 or 6–16 A in whole amps on the car's phases,
+minimum on/off times and a relaxed home battery. The **gap** of a strategy is its extra
+import minus the optimum's at the same car energy.
+
+**Curves**: each strategy also runs with the settings its users change (`CURVES`), giving
+car energy against extra import per day; ``--plots`` draws them with the optimum and B1.
+
+Other metrics over the plug-in window: starts (the car's power rising from 0), current
+changes (of the limit register), longest import (seconds with the car drawing and grid
+import > 50 W), and p95 time to reduce when the surplus drops (see `reduce_times`).
 """
 
 from __future__ import annotations
@@ -50,23 +56,28 @@ import itertools
 import json
 import math
 import os
+import statistics
 import sys
 import time
 from array import array
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from custom_components.solar_wallbox.charging.model import ChargeMode, Settings
+import numpy
+
 from simulator.car import Car, IecState
 from simulator.model import SiteModel
 
-from .scenarios import BUILTIN, Profile, Scenario, ScenarioError, load_scenarios, profile_scenario
+from .scenarios import BUILTIN, Scenario, ScenarioError, load_scenarios, profile_scenario
 from .strategies import (
     BASELINES,
+    CURVES,
     DAY0,
+    OURS,
     VOLTAGE,
     Ours,
     Reading,
@@ -76,16 +87,96 @@ from .strategies import (
 
 LOAD_NAME = "wallbox"
 DAY = 86400
+HORIZON_S = DAY + 6 * 3600
+"""The simulated day ends at 06:00 the next morning."""
+POLL_LEAD_S = 600
+"""Strategies start polling this long before the car arrives (nothing changes before)."""
 IMPORT_W = 50.0
 DROP_W = 300.0
-GRID_SHARE_TARGET = 0.03
-PLOT_BIN_S = 10
 IDLE_A = 0.006  # what the Amtron shows on a phase that carries nothing
 OPERATOR_LIMIT_A = 16
 MIN_OFFER_A = 6
 PREPARING_S = 2.0
-UPPER = "upper bound"
-OURS = StrategySpec("ours", "ours", Settings(mode=ChargeMode.PV))
+MIN_ON_OFF_S = 120.0
+"""Minimum on and off time of the optimum's car (ours' defaults)."""
+DEFAULT_SEEDS = 5
+HISTORY_S = 8
+OPTIMUM_CACHE = Path(__file__).with_name("cache") / "optimum.json"
+B1 = "B1"
+OPTIMUM = "optimum"
+
+
+# -- what a strategy reads -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Realism:
+    """Measurement imperfections (see the module docstring)."""
+
+    grid_noise_w: float = 15.0
+    site_noise_w: float = 10.0  # PV and battery power (E3DC)
+    car_noise_w: float = 5.0
+    quantum_w: float = 1.0
+    meter_delay_s: int = 1
+    independent_polls: bool = True  # ours' devices polled separately
+
+
+IDEAL = Realism(0.0, 0.0, 0.0, 0.0, 0, False)
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """End-of-second values of the site and the wallbox."""
+
+    t: int
+    pv: float
+    household: float  # without the car
+    grid: float
+    battery: float
+    soc: float
+    car_w: float
+    currents: tuple[float, float, float]
+    plugged: bool
+    charging: bool
+    limit: int
+    session_wh: float
+    session_s: float
+    tag: str | None
+
+
+@dataclass(slots=True)
+class Noise:
+    """Noise per second and source, the same for every strategy (seeded per day)."""
+
+    grid: array[float]
+    site: array[float]
+    car: array[float]
+    offsets: tuple[int, int]  # E3DC and wallbox poll offsets (s) against the grid meter
+
+    @classmethod
+    def draw(cls, seed: int, seconds: int, realism: Realism) -> Noise:
+        """Noise for ``seconds`` seconds."""
+        rng = numpy.random.default_rng(seed * 7919 + 17)
+
+        def series(sigma: float) -> array[float]:
+            if sigma <= 0:
+                return array("d", bytes(8 * seconds))
+            values: list[float] = [float(v) for v in rng.normal(0.0, sigma, seconds)]
+            return array("d", values)
+
+        grid, site, car = (
+            series(realism.grid_noise_w),
+            series(realism.site_noise_w),
+            series(realism.car_noise_w),
+        )
+        offsets = (
+            (int(rng.integers(2)), int(rng.integers(2))) if realism.independent_polls else (0, 0)
+        )
+        return cls(grid, site, car, offsets)
+
+
+def _quantise(value: float, quantum: float) -> float:
+    return round(value / quantum) * quantum if quantum > 0 else value
 
 
 # -- one strategy on one model ---------------------------------------------------------
@@ -94,10 +185,14 @@ OURS = StrategySpec("ours", "ours", Settings(mode=ChargeMode.PV))
 class Rig:
     """One strategy with its charger and car on a site model."""
 
-    def __init__(self, spec: StrategySpec, scenario: Scenario) -> None:
+    def __init__(
+        self, spec: StrategySpec, scenario: Scenario, realism: Realism, noise: Noise
+    ) -> None:
         """Nothing plugged in; `attach` a model before running."""
         self.spec = spec
         self.scenario = scenario
+        self.realism = realism
+        self.noise = noise
         self.strategy: Strategy = spec.build()
         self.car = Car(scenario.car.config())
         self.model: SiteModel | None = None
@@ -107,22 +202,23 @@ class Rig:
         self.session_wh = 0.0
         self.writes = 0
         self.rejected = 0
-        # Per second from the car's arrival (values after the poll of that second).
+        self.history: deque[Snapshot] = deque(maxlen=HISTORY_S)
+        # Per second of the plug-in window (values after the poll of that second).
         self.pv = array("d")
         self.house = array("d")
         self.car_w = array("d")
         self.grid = array("d")
-        self.battery = array("d")
         self.limits = array("i")
-        self.soc_at_leave: float | None = None
+        self.energy: tuple[float, float, float] | None = None  # import, export, stored Wh
 
-    def attach(self, model: SiteModel) -> None:
+    def attach(self, model: SiteModel, history: Sequence[Snapshot]) -> None:
         """Drive the car on ``model`` (its power becomes ``loads["wallbox"]``)."""
         self.model = model
+        self.history = deque(history, maxlen=HISTORY_S)
         model.steppers.append(self._step)
 
     def _step(self, dt: float) -> None:
-        """Called by `SiteModel.step`: plug/unplug, offer, car, load."""
+        """Called by `SiteModel.step_pinned`: plug/unplug, offer, car, load."""
         model, car, now = self.model, self.car, self.now
         assert model is not None
         scenario = self.scenario
@@ -141,30 +237,70 @@ class Rig:
         self.session_wh += car.step(dt, offer, VOLTAGE)
         model.loads[LOAD_NAME] = car.phase_power(VOLTAGE)
 
-    def poll(self, t: int, pv: float, house: float, battery: float, grid: float) -> None:
-        """The strategy reads everything now and may write a limit."""
-        model, car = self.model, self.car
-        assert model is not None
-        i1, i2, i3 = car.phase_currents
-        plugged = car.plugged
-        car_w = car.current_a * VOLTAGE * car.config.phases
-        reading = Reading(
-            t=float(t),
-            pv_w=pv,
-            house_w=house + car_w,
-            grid_w=grid,
-            battery_w=battery,
-            soc_pct=model.soc_pct,
-            plugged=plugged,
-            charging=car.state in (IecState.C, IecState.D),
+    def snapshot(self, t: int, model: SiteModel) -> Snapshot:
+        """The end-of-second values now (the car's draw from this rig's car)."""
+        car = self.car
+        car_w = car.current_a * VOLTAGE * car.config.phases if self.model is model else 0.0
+        household, pv, battery = model.household_w, model.pv_w, model.battery_w
+        plugged = car.plugged and self.model is model
+        return Snapshot(
+            t=t,
+            pv=pv,
+            household=household,
+            grid=household + car_w + battery - pv + model.additional_feeder_w,
+            battery=battery,
+            soc=model.soc_pct,
             car_w=car_w,
-            currents=(i1 or IDLE_A, i2 or IDLE_A, i3 or IDLE_A),
+            currents=car.phase_currents if plugged else (0.0, 0.0, 0.0),
+            plugged=plugged,
+            charging=plugged and car.state in (IecState.C, IecState.D),
             limit=self.limit,
             session_wh=self.session_wh,
             session_s=t - self.plugged_at if plugged and self.plugged_at is not None else 0.0,
             tag=car.config.tag if plugged else None,
         )
-        command = self.strategy.poll(reading)
+
+    def _at(self, t: int) -> Snapshot:
+        """The snapshot of second ``t`` (clamped to the history kept)."""
+        history = self.history
+        back = min(max(history[-1].t - t, 0), len(history) - 1)
+        return history[-1 - back]
+
+    def reading(self, t: int) -> Reading:
+        """What the strategy reads when it polls at ``t`` (see `Realism`)."""
+        realism, noise = self.realism, self.noise
+        q = realism.quantum_w
+        meter = self._at(t - realism.meter_delay_s)
+        independent = realism.independent_polls and self.spec.kind == "ours"
+        site_offset, box_offset = noise.offsets if independent else (0, 0)
+        site = self._at(t - (t - site_offset) % 2) if independent else self._at(t)
+        box = self._at(t - (t - box_offset) % 2) if independent else self._at(t)
+        car_w = _quantise(box.car_w + (noise.car[box.t] if box.car_w > 0 else 0.0), q)
+        i1, i2, i3 = box.currents
+        return Reading(
+            t=float(t),
+            pv_w=max(0.0, _quantise(site.pv + (noise.site[site.t] if site.pv > 0 else 0.0), q)),
+            house_w=_quantise(site.household + site.car_w, q),
+            grid_w=_quantise(meter.grid + noise.grid[meter.t], q),
+            battery_w=_quantise(site.battery + noise.site[site.t - 1], q),
+            soc_pct=round(site.soc, 0),
+            plugged=box.plugged,
+            charging=box.charging,
+            car_w=max(0.0, car_w),
+            currents=(
+                round(i1, 2) or IDLE_A,
+                round(i2, 2) or IDLE_A,
+                round(i3, 2) or IDLE_A,
+            ),
+            limit=box.limit,
+            session_wh=box.session_wh,
+            session_s=box.session_s,
+            tag=box.tag,
+        )
+
+    def poll(self, t: int) -> None:
+        """The strategy reads now and may write a limit."""
+        command = self.strategy.poll(self.reading(t))
         if command is None:
             return
         if command == 0 or 6 <= command <= 32:
@@ -173,37 +309,39 @@ class Rig:
         else:
             self.rejected += 1  # the Amtron answers exception 03
 
-    def run(self, first: int, stop: int, profile: Profile | None, record_until: int) -> None:
-        """Step seconds ``first`` .. ``stop - 1`` (time after each step), recording."""
-        model, car, strategy = self.model, self.car, self.strategy
+    def run(self, first: int, leave: int, pv: Sequence[float], house: Sequence[float]) -> None:
+        """Seconds ``first`` .. ``leave`` with the car, then without it to the horizon."""
+        model, strategy = self.model, self.strategy
         assert model is not None
-        step = model.step
-        per_amp = VOLTAGE * car.config.phases
+        step = model.step_pinned
         pv_a, house_a, car_a = self.pv.append, self.house.append, self.car_w.append
-        grid_a, battery_a, limit_a = self.grid.append, self.battery.append, self.limits.append
-        leave = int(self.scenario.leave_s)
-        for t in range(first, stop):
+        grid_a, limit_a, keep = self.grid.append, self.limits.append, self.history.append
+        for t in range(first, leave + 1):
             self.now = t
-            if profile is not None:
-                model.pv_override = profile.pv_w[t]
-                model.house_override = profile.house_w[t]
+            model.pv_override = pv[t]
+            model.house_override = house[t]
             step(1.0)
-            pv = model.pv_w
-            house = model.household_w
-            battery = model.battery_w
-            car_w = car.current_a * per_amp
-            grid = house + car_w + battery - pv + model.additional_feeder_w
+            snap = self.snapshot(t, model)
+            keep(snap)
             if t >= strategy.next_poll:
-                self.poll(t, pv, house, battery, grid)
-            if t == leave:
-                self.soc_at_leave = model.soc_pct
-            if t < record_until:
-                pv_a(pv)
-                house_a(house)
-                car_a(car_w)
-                grid_a(grid)
-                battery_a(battery)
-                limit_a(self.limit)
+                self.poll(t)
+            pv_a(snap.pv)
+            house_a(snap.household)
+            car_a(snap.car_w)
+            grid_a(snap.grid)
+            limit_a(self.limit)
+        model.steppers.remove(self._step)
+        model.loads.pop(LOAD_NAME, None)
+        model.replay(pv[leave + 1 :], house[leave + 1 :])
+        self.energy = household_energy(model)
+
+
+def household_energy(model: SiteModel) -> tuple[float, float, float]:
+    """Grid import and export (Wh, since the model was created) and the energy stored
+    in the home battery above its minimum SoC (Wh)."""
+    config = model.battery_config
+    stored = max(0.0, model.soc_pct - config.soc_min_pct) / 100.0 * config.capacity_wh
+    return model.energy.grid_import_wh, model.energy.grid_export_wh, stored
 
 
 # -- metrics ------------------------------------------------------------------------------
@@ -211,72 +349,22 @@ class Rig:
 
 @dataclass(slots=True)
 class Metrics:
-    """One strategy on one scenario."""
+    """One strategy (with one setting) on one day and seed."""
 
-    strategy: str
+    strategy: str  # label
+    kind: str  # "ours", "original", "evcc"
+    default: bool
     car_kwh: float
+    extra_import_kwh: float
     solar_kwh: float
-    battery_kwh: float
-    grid_kwh: float
-    capture: float | None
+    export_lost_kwh: float
+    stored_less_kwh: float
     starts: int
-    changes: int | None
-    longest_import_s: int | None
+    changes: int
+    longest_import_s: int
     p95_reduce_s: float | None
-    drops: int | None
-    p95_reduce_above_min_s: float | None = None
-    writes: int | None = None
-    soc_at_leave: float | None = None
-
-    @property
-    def bought_share(self) -> float:
-        """(grid + battery) ÷ car energy (0 without charging)."""
-        return (self.grid_kwh + self.battery_kwh) / self.car_kwh if self.car_kwh > 0 else 0.0
-
-
-def car_limits_w(scenario: Scenario) -> tuple[float, float]:
-    """Minimum and maximum power the scenario's car can draw."""
-    per_amp = VOLTAGE * scenario.car.phases
-    return MIN_OFFER_A * per_amp, min(OPERATOR_LIMIT_A, scenario.car.max_current_a) * per_amp
-
-
-def upper_bound(scenario: Scenario, pv: Sequence[float], house: Sequence[float]) -> list[float]:
-    """Per second: the most PV power the car could take without import or discharge."""
-    low, high = car_limits_w(scenario)
-    car = scenario.car
-    room_wh = max(0.0, car.target_soc_pct - car.soc_pct) / 100.0 * car.capacity_kwh * 1000.0
-    room_wh /= car.efficiency
-    out: list[float] = []
-    for p, h in zip(pv, house, strict=True):
-        surplus = p - h
-        power = 0.0 if surplus < low or room_wh <= 0 else min(surplus, high)
-        room_wh -= power / 3600.0
-        out.append(power)
-    return out
-
-
-def attribute(
-    pv: Sequence[float], house: Sequence[float], car: Sequence[float], battery: Sequence[float]
-) -> tuple[float, float, float, float]:
-    """Car, solar, battery and grid energy into the car in kWh (see the module docstring)."""
-    total = solar = from_battery = 0.0
-    for p, h, c, b in zip(pv, house, car, battery, strict=True):
-        if c <= 0:
-            continue
-        discharge = -b if b < 0 else 0.0
-        if p >= h:
-            pv_left, battery_left = p - h, discharge
-        else:
-            pv_left, battery_left = 0.0, max(0.0, discharge - (h - p))
-        s = c if c < pv_left else pv_left
-        rest = c - s
-        d = rest if rest < battery_left else battery_left
-        total += c
-        solar += s
-        from_battery += d
-    grid = total - solar - from_battery
-    k = 3600.0 * 1000.0
-    return total / k, solar / k, from_battery / k, max(0.0, grid) / k
+    writes: int
+    gap_kwh: float | None = None  # extra import − the optimum's at the same car energy
 
 
 def count_starts(car: Sequence[float]) -> int:
@@ -302,7 +390,8 @@ def reduce_times(
     pv: Sequence[float], house: Sequence[float], car: Sequence[float], limits: Sequence[int]
 ) -> list[tuple[int, int]]:
     """Per surplus drop: seconds to a lower limit (or to the drop's end), and the limit
-    in force when it started."""
+    in force when it started. A drop starts when the car's draw exceeds ``pv − house`` by
+    more than `DROP_W` (and did not the second before)."""
     times: list[tuple[int, int]] = []
     start: int | None = None
     start_limit = 0
@@ -333,61 +422,85 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     return float(ordered[max(0, math.ceil(q * len(ordered)) - 1)])
 
 
-def evaluate(rig: Rig, window: int, upper_solar_kwh: float) -> Metrics:
-    """The metrics of one rig over the plug-in window (its first ``window`` seconds)."""
-    pv, house = rig.pv[:window], rig.house[:window]
-    car, grid, battery, limits = (
-        rig.car_w[:window],
-        rig.grid[:window],
-        rig.battery[:window],
-        rig.limits[:window],
-    )
-    total, solar, from_battery, from_grid = attribute(pv, house, car, battery)
-    times = reduce_times(pv, house, car, limits)
+def evaluate(rig: Rig, reference: tuple[float, float, float]) -> Metrics:
+    """The household accounting and the window metrics of one rig."""
+    assert rig.energy is not None
+    imported, exported, stored = rig.energy
+    ref_import, ref_export, ref_stored = reference
+    car_kwh = sum(rig.car_w) / 3.6e6
+    extra = ((imported - ref_import) + (ref_stored - stored)) / 1000.0
+    times = reduce_times(rig.pv, rig.house, rig.car_w, rig.limits)
     return Metrics(
         strategy=rig.spec.label,
-        car_kwh=total,
-        solar_kwh=solar,
-        battery_kwh=from_battery,
-        grid_kwh=from_grid,
-        capture=solar / upper_solar_kwh if upper_solar_kwh > 0 else None,
-        starts=count_starts(car),
-        changes=sum(1 for a, b in itertools.pairwise(limits) if a != b),
-        longest_import_s=longest_import(car, grid),
-        p95_reduce_s=percentile([t for t, _ in times], 0.95),
-        p95_reduce_above_min_s=percentile([t for t, a in times if a > MIN_OFFER_A], 0.95),
-        drops=len(times),
+        kind=rig.spec.kind,
+        default=rig.spec.default,
+        car_kwh=car_kwh,
+        extra_import_kwh=extra,
+        solar_kwh=car_kwh - extra,
+        export_lost_kwh=(ref_export - exported) / 1000.0,
+        stored_less_kwh=(ref_stored - stored) / 1000.0,
+        starts=count_starts(rig.car_w),
+        changes=sum(1 for a, b in itertools.pairwise(rig.limits) if a != b),
+        longest_import_s=longest_import(rig.car_w, rig.grid),
+        p95_reduce_s=percentile([t for t, a in times if a > MIN_OFFER_A], 0.95),
         writes=rig.writes,
-        soc_at_leave=rig.soc_at_leave,
     )
 
 
-# -- one scenario -------------------------------------------------------------------------
+def b1_kwh(scenario: Scenario, pv: Sequence[float], house: Sequence[float]) -> float:
+    """∫ min(max(PV − household, 0), car max power) over the window, capped by the room."""
+    arrive, leave = math.ceil(scenario.arrive_s), math.ceil(scenario.leave_s)
+    high = min(OPERATOR_LIMIT_A, scenario.car.max_current_a) * VOLTAGE * scenario.car.phases
+    total = sum(
+        min(max(p - h, 0.0), high)
+        for p, h in zip(pv[arrive:leave], house[arrive:leave], strict=True)
+    )
+    return min(total / 3.6e6, car_room_kwh(scenario))
+
+
+def car_room_kwh(scenario: Scenario) -> float:
+    """The most energy the car can still take, at the charger's meter."""
+    car = scenario.car
+    room = max(0.0, car.target_soc_pct - car.soc_pct) / 100.0 * car.capacity_kwh
+    return room / car.efficiency
+
+
+# -- one day and seed -----------------------------------------------------------------------
 
 
 @dataclass(slots=True)
-class Traces:
-    """`PLOT_BIN_S`-second means over the whole day, for the plot."""
+class OptimumSummary:
+    """The optimum's curve (car kWh, least extra import) and where it was evaluated."""
 
-    bin_s: int
-    start_s: float
-    pv: list[float]
-    house: list[float]
-    grid_ours: list[float]
-    car: dict[str, list[float]]
+    curve: list[tuple[float, float]]
+    solve_s: float
+    note: str = ""
 
 
 @dataclass(slots=True)
-class ScenarioResult:
-    """Everything one scenario produced."""
+class DayResult:
+    """Everything one day and seed produced."""
 
     name: str
     title: str
+    seed: int
+    seed_index: int
     metrics: list[Metrics]
+    b1_kwh: float
+    max_car_kwh: float
+    optimum: OptimumSummary | None
     ours_currents: list[int]
     seconds: float
-    traces: Traces | None = None
-    exogenous_identical: bool = True
+    reference_import_kwh: float = 0.0
+    traces: dict[str, list[float]] = field(default_factory=dict)
+
+    def by_label(self) -> dict[str, Metrics]:
+        """Metrics by strategy label."""
+        return {m.strategy: m for m in self.metrics}
+
+    def default(self, kind: str) -> Metrics:
+        """The metrics of ``kind`` at its defaults."""
+        return next(m for m in self.metrics if m.kind == kind and m.default)
 
 
 def _site_model(scenario: Scenario) -> SiteModel:
@@ -406,244 +519,513 @@ def _site_model(scenario: Scenario) -> SiteModel:
     return model
 
 
-def run_scenario(
-    scenario: Scenario,
-    specs: Sequence[StrategySpec] = (OURS, *BASELINES),
-    *,
-    full_day: bool = True,
-    traces: bool = False,
-) -> ScenarioResult:
-    """Run every strategy on ``scenario``; the first spec is "ours" (plotted, full day)."""
-    began = time.perf_counter()
-    arrive, leave = math.ceil(scenario.arrive_s), math.ceil(scenario.leave_s)
-    window = leave - arrive
-    profile = scenario.profile
-    rigs = [Rig(spec, scenario) for spec in specs]
+@dataclass(slots=True)
+class Exogenous:
+    """The reference day: PV and household per second (index = seconds after midnight,
+    to `HORIZON_S`), the reference model at the horizon, a copy taken after second
+    ``arrive − 1``, and the site's values in the seconds before the car (for the polls)."""
 
-    # Shared part: no car yet, the strategies poll the same model.
+    pv: list[float]
+    house: list[float]
+    reference: SiteModel
+    at_arrival: SiteModel
+    before: list[tuple[int, float, float, float, float]]  # t, pv, household, battery, soc
+
+
+def exogenous_day(scenario: Scenario) -> Exogenous:
+    """Run the day once without a car (see `Exogenous`)."""
     model = _site_model(scenario)
-    pre_pv, pre_house, pre_grid = array("d"), array("d"), array("d")
+    begin = int(scenario.start_s)
+    arrive = math.ceil(scenario.arrive_s)
+    first_kept = arrive - POLL_LEAD_S - HISTORY_S
+    pv = [0.0] * (HORIZON_S + 1)
+    house = [0.0] * (HORIZON_S + 1)
+    before: list[tuple[int, float, float, float, float]] = []
+    profile = scenario.profile
+    pv[begin], house[begin] = model.pv_w, model.household_w
+    at_arrival: SiteModel | None = copy.deepcopy(model) if arrive <= begin + 1 else None
+    for t in range(begin + 1, HORIZON_S + 1):
+        if profile is not None:
+            model.pv_override = profile.pv_w[t % DAY]
+            model.house_override = profile.house_w[t % DAY]
+        model.step(1.0)
+        pv[t], house[t] = model.pv_w, model.household_w
+        if first_kept <= t < arrive:
+            before.append((t, pv[t], house[t], model.battery_w, model.soc_pct))
+        if t == arrive - 1:
+            at_arrival = copy.deepcopy(model)
+    assert at_arrival is not None
+    return Exogenous(pv, house, model, at_arrival, before)
 
-    def shared(t: int) -> None:
-        pv, house, battery = model.pv_w, model.household_w, model.battery_w
-        grid = house + battery - pv + model.additional_feeder_w
-        pre_pv.append(pv)
-        pre_house.append(house)
-        pre_grid.append(grid)
+
+def run_day(
+    scenario: Scenario,
+    specs: Sequence[StrategySpec],
+    *,
+    seed_index: int = 0,
+    realism: Realism | None = None,
+    optimum: bool = True,
+    traces: bool = False,
+    cache: Path | None = OPTIMUM_CACHE,
+    curve_points: int = 0,
+) -> DayResult:
+    """Run every strategy on ``scenario`` (its seed already set); the optimum at every
+    strategy's car energy and at ``curve_points`` more energies."""
+    began = time.perf_counter()
+    realism = realism if realism is not None else Realism()
+    arrive, leave = math.ceil(scenario.arrive_s), math.ceil(scenario.leave_s)
+    day = exogenous_day(scenario)
+    pv, house = day.pv, day.house
+    reference = household_energy(day.reference)
+    noise = Noise.draw(scenario.seed, HORIZON_S + 1, realism)
+    rigs = [Rig(spec, scenario, realism, noise) for spec in specs]
+
+    # Before the car: every strategy polls the reference day (nothing it writes matters
+    # yet, but it starts with the state it would have).
+    first_poll = arrive - POLL_LEAD_S
+    for t, p, h, b, soc in day.before:
         for rig in rigs:
-            if t >= rig.strategy.next_poll:
-                rig.model = model
-                rig.poll(t, pv, house, battery, grid)
+            rig.history.append(
+                Snapshot(
+                    t, p, h, h + b - p, b, soc, 0.0, (0.0, 0.0, 0.0), False, False,
+                    rig.limit, 0.0, 0.0, None,
+                )
+            )  # fmt: skip
+            if t >= first_poll and t >= rig.strategy.next_poll:
+                rig.poll(t)
 
     begin = int(scenario.start_s)
-    shared(begin)
-    for t in range(begin + 1, arrive):
-        if profile is not None:
-            model.pv_override = profile.pv_w[t]
-            model.house_override = profile.house_w[t]
-        model.step(1.0)
-        shared(t)
+    for rig in rigs:
+        rig.attach(copy.deepcopy(day.at_arrival), list(rig.history))
+        rig.run(max(arrive, begin + 1), leave, pv, house)
 
-    first = max(arrive, begin + 1)
-    for index, rig in enumerate(rigs):
-        rig.attach(copy.deepcopy(model))
-        # Ours runs on to midnight for the plot; nothing after `leave` enters a metric.
-        tail = traces and full_day and index == 0
-        stop = DAY if tail else leave + 1
-        rig.run(first, stop, profile, stop if tail else leave)
-
-    reference = rigs[0]
-    identical = all(
-        rig.pv[:window] == reference.pv[:window] and rig.house[:window] == reference.house[:window]
-        for rig in rigs[1:]
+    metrics = [evaluate(rig, reference) for rig in rigs]
+    summary = None
+    max_car = min(
+        car_room_kwh(scenario),
+        (leave - arrive - PREPARING_S)
+        * min(OPERATOR_LIMIT_A, scenario.car.max_current_a)
+        * VOLTAGE
+        * scenario.car.phases
+        / 3.6e6,
     )
-    upper = upper_bound(scenario, reference.pv[:window], reference.house[:window])
-    upper_kwh = sum(upper) / 3.6e6
-    metrics = [evaluate(rig, window, upper_kwh) for rig in rigs]
-    metrics.append(
-        Metrics(
-            strategy=UPPER,
-            car_kwh=upper_kwh,
-            solar_kwh=upper_kwh,
-            battery_kwh=0.0,
-            grid_kwh=0.0,
-            capture=1.0 if upper_kwh > 0 else None,
-            starts=count_starts(upper),
-            changes=None,
-            longest_import_s=None,
-            p95_reduce_s=None,
-            drops=None,
+    if optimum:
+        summary = optimum_summary(
+            scenario,
+            pv,
+            house,
+            reference,
+            [m.car_kwh for m in metrics],
+            cache=cache,
+            points=curve_points,
         )
-    )
+        if summary is not None:
+            for m in metrics:
+                m.gap_kwh = m.extra_import_kwh - interpolate_floor(summary.curve, m.car_kwh)
     ours = rigs[0].strategy
-    result = ScenarioResult(
+    result = DayResult(
         name=scenario.name,
         title=scenario.title,
+        seed=scenario.seed,
+        seed_index=seed_index,
         metrics=metrics,
+        b1_kwh=b1_kwh(scenario, pv, house),
+        max_car_kwh=max_car,
+        optimum=summary,
         ours_currents=sorted(ours.decided) if isinstance(ours, Ours) else [],
         seconds=0.0,
-        exogenous_identical=identical,
+        reference_import_kwh=reference[0] / 1000.0,
     )
     if traces:
-        offset = [0.0] * len(pre_pv)
-        cars = {rig.spec.label: offset + list(rig.car_w[:window]) for rig in rigs}
-        cars[UPPER] = offset + upper
-        result.traces = Traces(
-            bin_s=PLOT_BIN_S,
-            start_s=float(begin),
-            pv=_bins([*pre_pv, *reference.pv]),
-            house=_bins([*pre_house, *reference.house]),
-            grid_ours=_bins([*pre_grid, *reference.grid]),
-            car={name: _bins(values) for name, values in cars.items()},
-        )
+        result.traces = {
+            "pv": _bins(pv[arrive : leave + 1]),
+            "house": _bins(house[arrive : leave + 1]),
+            **{f"car {rig.spec.label}": _bins(rig.car_w) for rig in rigs if rig.spec.default},
+            "start_h": [arrive / 3600.0],
+        }
     result.seconds = time.perf_counter() - began
     return result
 
 
-def _bins(values: Sequence[float], size: int = PLOT_BIN_S) -> list[float]:
+def _bins(values: Sequence[float], size: int = 60) -> list[float]:
     return [
         sum(values[i : i + size]) / len(values[i : i + size]) for i in range(0, len(values), size)
     ]
 
 
-# -- targets ------------------------------------------------------------------------------
+# -- the optimum ----------------------------------------------------------------------------
+
+
+def interpolate_floor(curve: Sequence[tuple[float, float]], car_kwh: float) -> float:
+    """A valid lower bound of the optimum at ``car_kwh`` from bounds at sampled energies.
+
+    The least extra import does not fall with more car energy, so the bound of the largest
+    sampled energy at or below ``car_kwh`` holds; energies are sampled at each strategy's
+    own car energy, so this is exact there."""
+    below = [extra for energy, extra in curve if energy <= car_kwh + 1e-9]
+    return max(below) if below else 0.0
+
+
+def optimum_summary(
+    scenario: Scenario,
+    pv: Sequence[float],
+    house: Sequence[float],
+    reference: tuple[float, float, float],
+    energies: Sequence[float],
+    *,
+    cache: Path | None,
+    points: int = 0,
+) -> OptimumSummary | None:
+    """The optimum at ``energies`` (and ``points`` more evenly spaced); None without scipy."""
+    try:
+        optimum = importlib.import_module("bench.optimum")
+    except ImportError:
+        return None
+    began = time.perf_counter()
+    begin = int(scenario.start_s)
+    inputs = optimum.DayInputs(
+        t0_s=begin,
+        pv_w=pv[begin:],
+        house_w=house[begin:],
+        battery=scenario.battery,
+        soc_pct=scenario.soc_pct,
+        arrive_s=scenario.arrive_s,
+        leave_s=scenario.leave_s,
+        phases=scenario.car.phases,
+        max_current_a=scenario.car.max_current_a,
+        car_room_kwh=car_room_kwh(scenario),
+        min_on_s=MIN_ON_OFF_S,
+        min_off_s=MIN_ON_OFF_S,
+    )
+    top = float(optimum.max_car_kwh(inputs))
+    wanted = sorted({round(min(e, top), 3) for e in energies if e > 0})
+    if points:
+        wanted = sorted({*wanted, *(round(top * (i + 1) / points, 3) for i in range(points))})
+    store = optimum.OptimumCache(cache) if cache is not None else None
+    baseline = (reference[0] - reference[2]) / 1000.0
+    curve: list[tuple[float, float]] = [(0.0, 0.0)]
+    for energy in wanted:
+        point = (
+            store.get_or_solve(inputs, energy)
+            if store is not None
+            else optimum.optimum(inputs, energy)
+        )
+        curve.append((energy, point.objective_kwh - baseline))
+    return OptimumSummary(curve=curve, solve_s=time.perf_counter() - began)
+
+
+# -- many days ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
-class Target:
-    """One target for one scenario."""
+class Job:
+    """One day and seed with its strategies (picklable)."""
+
+    scenario: Scenario
+    specs: tuple[StrategySpec, ...]
+    seed_index: int
+    realism: Realism
+    optimum: bool
+    traces: bool
+    curve_points: int
+    cache: Path | None
+
+
+def _job(job: Job) -> DayResult:
+    return run_day(
+        job.scenario,
+        job.specs,
+        seed_index=job.seed_index,
+        realism=job.realism,
+        optimum=job.optimum,
+        traces=job.traces,
+        cache=job.cache,
+        curve_points=job.curve_points,
+    )
+
+
+def seed_for(scenario: Scenario, index: int) -> int:
+    """Seed ``index`` of a day: its own seed first, then derived ones."""
+    return scenario.seed if index == 0 else scenario.seed * 1000 + index
+
+
+def make_jobs(
+    scenarios: Sequence[Scenario],
+    *,
+    seeds: int,
+    curves: bool,
+    realism: Realism,
+    optimum: bool,
+    traces: bool,
+    cache: Path | None,
+) -> list[Job]:
+    """Defaults on every seed; the curves' settings on the first seed of each day."""
+    defaults = (OURS, *BASELINES)
+    jobs = []
+    for scenario in scenarios:
+        for index in range(seeds):
+            specs = defaults + tuple(CURVES) if curves and index == 0 else defaults
+            jobs.append(
+                Job(
+                    replace(scenario, seed=seed_for(scenario, index)),
+                    specs,
+                    index,
+                    realism,
+                    optimum,
+                    traces and index == 0,
+                    8 if curves and index == 0 else 0,
+                    cache,
+                )
+            )
+    return jobs
+
+
+def run_jobs(jobs: Sequence[Job], workers: int) -> list[DayResult]:
+    """Run the jobs, in ``workers`` processes when more than one (longest first)."""
+    order = sorted(range(len(jobs)), key=lambda i: -len(jobs[i].specs))
+    if workers <= 1 or len(jobs) <= 1:
+        done = {i: _job(jobs[i]) for i in order}
+    else:
+        with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
+            futures = {i: pool.submit(_job, jobs[i]) for i in order}
+            done = {i: f.result() for i, f in futures.items()}
+    return [done[i] for i in range(len(jobs))]
+
+
+# -- targets ------------------------------------------------------------------------------------
+
+
+def dominates(a: Metrics, b: Metrics, tolerance_kwh: float = 0.005) -> bool:
+    """``a`` delivers at least ``b``'s car energy with at most its extra import."""
+    return (
+        a.car_kwh >= b.car_kwh - tolerance_kwh
+        and a.extra_import_kwh <= b.extra_import_kwh + tolerance_kwh
+    )
+
+
+def pareto_floor(points: Sequence[tuple[float, float]], car_kwh: float) -> float:
+    """The least extra import a strategy's curve reaches at ``car_kwh`` or more (the curve
+    between its points is not interpolated: a setting reaches its own point only)."""
+    reaching = [extra for energy, extra in points if energy >= car_kwh - 0.005]
+    return min(reaching) if reaching else math.inf
+
+
+def curve_beyond(ours: Sequence[tuple[float, float]], other: Sequence[tuple[float, float]]) -> int:
+    """How many of ``other``'s curve points no setting of ours matches or beats."""
+    return sum(1 for energy, extra in other if pareto_floor(ours, energy) > extra + 0.005)
+
+
+@dataclass(frozen=True, slots=True)
+class DayVerdict:
+    """The issue's targets for one day over its seeds."""
 
     name: str
-    passed: bool
-    detail: str
+    seeds: int
+    dominates_evcc: int
+    dominates_original: int
+    half_gap: int  # seeds where ours closes ≥ half of evcc's gap
+    curve_misses_evcc: int | None  # evcc curve points ours does not reach (first seed)
 
 
-def targets(result: ScenarioResult, label: str = "ours") -> list[Target]:
-    """The issue's targets for the strategy ``label`` against the baselines."""
-    by_name = {m.strategy: m for m in result.metrics}
-    ours, original, evcc = by_name[label], by_name["original"], by_name["evcc"]
-    upper = by_name[UPPER]
-    share = ours.bought_share
-    best = max(original.solar_kwh, evcc.solar_kwh)
-    capture = f"{ours.capture:.2f}" if ours.capture is not None else "n/a (no PV surplus)"
-    return [
-        Target(
-            "grid+battery ≤ 3 %",
-            share <= GRID_SHARE_TARGET,
-            f"{100 * share:.1f} % of {ours.car_kwh:.1f} kWh",
+def verdict(results: Sequence[DayResult]) -> DayVerdict:
+    """Targets of one day (all its seeds)."""
+    half = 0
+    for r in results:
+        ours, evcc = r.default("ours"), r.default("evcc")
+        if ours.gap_kwh is not None and evcc.gap_kwh is not None:
+            half += ours.gap_kwh <= 0.5 * max(evcc.gap_kwh, 0.0) + 0.005
+    first = next((r for r in results if r.seed_index == 0), results[0])
+    curve_ours = [(m.car_kwh, m.extra_import_kwh) for m in first.metrics if m.kind == "ours"]
+    curve_evcc = [(m.car_kwh, m.extra_import_kwh) for m in first.metrics if m.kind == "evcc"]
+    return DayVerdict(
+        name=results[0].name,
+        seeds=len(results),
+        dominates_evcc=sum(dominates(r.default("ours"), r.default("evcc")) for r in results),
+        dominates_original=sum(
+            dominates(r.default("ours"), r.default("original")) for r in results
         ),
-        Target("starts ≤ evcc", ours.starts <= evcc.starts, f"{ours.starts} vs {evcc.starts}"),
-        Target(
-            "solar ≥ baselines",
-            ours.solar_kwh >= best - 1e-9,
-            f"{ours.solar_kwh:.2f} vs {original.solar_kwh:.2f} / {evcc.solar_kwh:.2f} kWh",
-        ),
-        Target("capture", True, f"{capture} of {upper.solar_kwh:.1f} kWh"),
-    ]
+        half_gap=half,
+        curve_misses_evcc=curve_beyond(curve_ours, curve_evcc) if len(curve_evcc) > 1 else None,
+    )
 
 
-def targets_line(result: ScenarioResult, label: str = "ours") -> str:
-    """``targets NAME: … PASS/MISS`` for one scenario."""
-    parts = []
-    for target in targets(result, label):
-        if target.name == "capture":
-            parts.append(f"capture ratio {target.detail}")
-        else:
-            mark = "PASS" if target.passed else "MISS"
-            parts.append(f"{target.name}: {target.detail} {mark}")
-    return f"targets {result.name}: " + "; ".join(parts)
-
-
-# -- output -------------------------------------------------------------------------------
+# -- output -------------------------------------------------------------------------------------
 
 COLUMNS = (
-    "Scenario",
+    "Day",
     "Strategy",
     "Car kWh",
+    "Extra import kWh",
     "Solar kWh",
-    "Battery kWh",
-    "Grid kWh",
-    "Grid+batt %",
-    "Capture",
+    "Gap to optimum kWh",
     "Starts",
-    "Changes",
     "Longest import s",
     "p95 reduce s",
-    "p95 reduce >min s",
-    "Drops",
 )
 
 
-def _fmt(value: float | int | None, digits: int = 2) -> str:
-    if value is None:
+def _fmt(value: float | None, digits: int = 2) -> str:
+    if value is None or (isinstance(value, float) and math.isinf(value)):
         return "—"
-    if isinstance(value, int):
-        return str(value)
     return f"{value:.{digits}f}"
 
 
-def markdown_table(results: Sequence[ScenarioResult]) -> str:
-    """One Markdown table: a row per scenario and strategy."""
+def _spread(values: Sequence[float | None], worst: Callable[[Sequence[float]], float]) -> str:
+    """``median (worst)`` over seeds; one value alone."""
+    known = [v for v in values if v is not None]
+    if not known:
+        return "—"
+    digits = 0 if all(float(v).is_integer() for v in known) else 2
+    med = _fmt(statistics.median(known), digits)
+    return med if len(known) == 1 else f"{med} ({_fmt(worst(known), digits)})"
+
+
+def group(results: Sequence[DayResult]) -> dict[str, list[DayResult]]:
+    """Results by day, in order."""
+    days: dict[str, list[DayResult]] = {}
+    for r in results:
+        days.setdefault(r.name, []).append(r)
+    return days
+
+
+def markdown_table(results: Sequence[DayResult]) -> str:
+    """A row per day and default strategy: median (worst) over the seeds."""
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-    for result in results:
-        for m in result.metrics:
+    for name, runs in group(results).items():
+        for kind in ("ours", "evcc", "original"):
+            ms = [r.default(kind) for r in runs]
             row = (
-                result.name,
-                m.strategy,
-                _fmt(m.car_kwh),
-                _fmt(m.solar_kwh),
-                _fmt(m.battery_kwh),
-                _fmt(m.grid_kwh),
-                _fmt(100 * m.bought_share, 1),
-                _fmt(m.capture),
-                _fmt(m.starts),
-                _fmt(m.changes),
-                _fmt(m.longest_import_s),
-                _fmt(m.p95_reduce_s, 0),
-                _fmt(m.p95_reduce_above_min_s, 0),
-                _fmt(m.drops),
+                name,
+                ms[0].strategy,
+                _spread([m.car_kwh for m in ms], min),
+                _spread([m.extra_import_kwh for m in ms], max),
+                _spread([m.solar_kwh for m in ms], min),
+                _spread([m.gap_kwh for m in ms], max),
+                _spread([float(m.starts) for m in ms], max),
+                _spread([float(m.longest_import_s) for m in ms], max),
+                _spread([m.p95_reduce_s for m in ms], max),
             )
             lines.append("| " + " | ".join(row) + " |")
+        b1 = [r.b1_kwh for r in runs]
+        lines.append(
+            f"| {name} | {B1} (most solar the car could take) | {_spread(b1, min)} | 0.00 | "
+            f"{_spread(b1, min)} | — | — | — | — |"
+        )
     return "\n".join(lines)
 
 
-def report(results: Sequence[ScenarioResult], seconds: float, workers: int) -> str:
-    """Table, targets and the run time."""
-    lines = [markdown_table(results), ""]
-    lines += [targets_line(result) for result in results]
-    simulated = len(results[0].metrics) - 1 if results else 0
+def verdict_lines(results: Sequence[DayResult]) -> list[str]:
+    """One line per day: the targets, PASS or MISS."""
+    lines = []
+    for _, runs in group(results).items():
+        v = verdict(runs)
+        marks = [
+            f"dominates evcc {v.dominates_evcc}/{v.seeds} "
+            + ("PASS" if v.dominates_evcc == v.seeds else "MISS"),
+            f"dominates original {v.dominates_original}/{v.seeds} "
+            + ("PASS" if v.dominates_original == v.seeds else "MISS"),
+        ]
+        if any(r.optimum is not None for r in runs):
+            marks.append(
+                f"closes ≥ half of evcc's gap {v.half_gap}/{v.seeds} "
+                + ("PASS" if v.half_gap == v.seeds else "MISS")
+            )
+        if v.curve_misses_evcc is not None:
+            marks.append(
+                "curve on or beyond evcc's "
+                + (
+                    "PASS"
+                    if v.curve_misses_evcc == 0
+                    else f"MISS ({v.curve_misses_evcc} evcc point(s) not reached)"
+                )
+            )
+        lines.append(f"targets {v.name}: " + "; ".join(marks))
+    return lines
+
+
+def below_optimum(results: Sequence[DayResult]) -> list[str]:
+    """Strategies that beat the optimum's bound (the bound's assumptions do not hold)."""
+    return [
+        f"{r.name} seed {r.seed}: {m.strategy} {m.gap_kwh:.3f} kWh below the optimum"
+        for r in results
+        for m in r.metrics
+        if m.gap_kwh is not None and m.gap_kwh < -0.01
+    ]
+
+
+def curves_table(results: Sequence[DayResult]) -> str:
+    """Every setting of every strategy on the first seed of each day."""
+    lines = [
+        "| Day | Strategy | Setting | Car kWh | Extra import kWh | Gap kWh | Starts |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, runs in group(results).items():
+        first = next((r for r in runs if r.seed_index == 0), runs[0])
+        for m in sorted(first.metrics, key=lambda m: (m.kind, m.car_kwh)):
+            mark = " (default)" if m.default else ""
+            lines.append(
+                f"| {name} | {m.kind} | {m.strategy}{mark} | {m.car_kwh:.2f} | "
+                f"{m.extra_import_kwh:.2f} | {_fmt(m.gap_kwh)} | {m.starts} |"
+            )
+    return "\n".join(lines)
+
+
+def report(results: Sequence[DayResult], seconds: float, workers: int, realism: Realism) -> str:
+    """Table, targets, curves and the run time."""
+    days = group(results)
+    seeds = max((len(v) for v in days.values()), default=0)
+    lines = [
+        markdown_table(results),
+        "",
+        f"Median (worst) over {seeds} seed(s) per day; worst = least car energy, most extra "
+        "import, largest gap, most starts.",
+        "",
+        *verdict_lines(results),
+    ]
+    wrong = below_optimum(results)
+    if wrong:
+        lines += ["", "WARNING: below the optimum's bound:", *wrong]
+    if any(len(r.metrics) > 3 for r in results):
+        lines += ["", "## Curves (first seed of each day)", "", curves_table(results)]
+    solve = sum(r.optimum.solve_s for r in results if r.optimum is not None)
+    realism_text = "ideal readings" if realism == IDEAL else "meter noise, delay and read skew"
     lines += [
         "",
-        f"{len(results)} scenario(s) × {simulated} simulated strategies + upper bound "
-        f"in {seconds:.1f} s wall clock ({workers} worker process(es)).",
+        f"{len(days)} day(s) × {seeds} seed(s), {realism_text}, in {seconds:.1f} s wall clock "
+        f"({workers} worker process(es); optimum {solve:.1f} s of it).",
     ]
-    bad = [r.name for r in results if not r.exogenous_identical]
-    if bad:
-        lines.append(f"WARNING: PV/house differed between strategies in {', '.join(bad)}")
+    if not any(r.optimum is not None for r in results):
+        lines.append("The optimum was not computed (pip install -r requirements_bench.txt).")
     return "\n".join(lines)
 
 
-def to_json(results: Sequence[ScenarioResult], seconds: float) -> dict[str, Any]:
+def to_json(results: Sequence[DayResult], seconds: float) -> dict[str, Any]:
     """Everything but the plot traces, JSON-ready."""
     return {
         "seconds": round(seconds, 2),
-        "scenarios": [
+        "days": [
             {
                 "name": r.name,
                 "title": r.title,
+                "seed": r.seed,
                 "seconds": round(r.seconds, 2),
-                "exogenous_identical": r.exogenous_identical,
+                "b1_kwh": r.b1_kwh,
+                "optimum": asdict(r.optimum) if r.optimum is not None else None,
                 "ours_currents": r.ours_currents,
-                "metrics": [{**asdict(m), "grid_battery_share": m.bought_share} for m in r.metrics],
-                "targets": [asdict(t) for t in targets(r)],
+                "metrics": [asdict(m) for m in r.metrics],
             }
             for r in results
         ],
+        "targets": [asdict(verdict(runs)) for runs in group(results).values()],
     }
 
 
-def write_plots(results: Sequence[ScenarioResult], directory: Path) -> list[Path] | str:
-    """One PNG per scenario; a message instead when matplotlib is missing."""
+STYLES = {"ours": "tab:green", "evcc": "tab:blue", "original": "tab:red"}
+
+
+def write_plots(results: Sequence[DayResult], directory: Path) -> list[Path] | str:
+    """Per day: the curves (car energy against extra import) with the optimum and B1, and
+    the car's power over the window. A message instead when matplotlib is missing."""
     try:
         matplotlib: Any = importlib.import_module("matplotlib")
     except ImportError:
@@ -652,154 +1034,54 @@ def write_plots(results: Sequence[ScenarioResult], directory: Path) -> list[Path
     plt: Any = importlib.import_module("matplotlib.pyplot")
     directory.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    styles = {
-        "ours": ("tab:green", "-", 1.4),
-        "original": ("tab:red", "-", 1.0),
-        "evcc": ("tab:blue", "-", 1.0),
-        UPPER: ("black", ":", 1.0),
-    }
-    for result in results:
-        traces = result.traces
-        if traces is None:
-            continue
-        hours = [(traces.start_s + i * traces.bin_s) / 3600.0 for i in range(len(traces.pv))]
-        fig, (top, bottom) = plt.subplots(
-            2, 1, figsize=(12, 7), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
-        )
-        top.fill_between(hours, traces.pv, color="gold", alpha=0.35, label="PV")
-        top.plot(hours, traces.house, color="gray", lw=0.8, label="house (without car)")
-        for name, values in traces.car.items():
-            color, style, width = styles.get(name, ("tab:purple", "-", 1.0))
-            top.plot(
-                hours[: len(values)], values, color=color, ls=style, lw=width, label=f"car {name}"
+    for name, runs in group(results).items():
+        first = next((r for r in runs if r.seed_index == 0), runs[0])
+        fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5))
+        for kind, color in STYLES.items():
+            points = sorted(
+                (m.car_kwh, m.extra_import_kwh) for m in first.metrics if m.kind == kind
             )
-        top.set_ylabel("W")
-        top.set_title(f"{result.name}: {result.title}")
-        top.legend(loc="upper left", fontsize=8, ncols=2)
-        top.grid(alpha=0.3)
-        bottom.plot(hours, traces.grid_ours, color="tab:green", lw=0.8, label="grid (ours)")
-        bottom.axhline(0, color="black", lw=0.5)
-        bottom.set_ylabel("W (+ import)")
-        bottom.set_xlabel("hour of day")
-        bottom.legend(loc="upper left", fontsize=8)
-        bottom.grid(alpha=0.3)
-        bottom.set_xlim(0, 24)
+            left.plot(*zip(*points, strict=True), "o-", color=color, ms=4, lw=1, label=kind)
+            d = first.default(kind)
+            left.plot(d.car_kwh, d.extra_import_kwh, "*", color=color, ms=14, mec="black")
+        if first.optimum is not None:
+            left.plot(
+                *zip(*first.optimum.curve, strict=True),
+                "-",
+                color="black",
+                lw=1.5,
+                label="perfect-foresight optimum (bound)",
+            )
+        left.axvline(first.b1_kwh, color="gold", lw=2, ls="--", label="B1: most solar")
+        left.set_xlabel("car energy (kWh)")
+        left.set_ylabel("extra grid import (kWh)")
+        left.set_title(f"{name}: settings swept, ★ = defaults")
+        left.grid(alpha=0.3)
+        left.legend(fontsize=8)
+        traces = first.traces
+        if traces:
+            start = traces["start_h"][0]
+            hours = [start + i / 60 for i in range(len(traces["pv"]))]
+            surplus = [max(p - h, 0.0) for p, h in zip(traces["pv"], traces["house"], strict=True)]
+            right.fill_between(hours, surplus, color="gold", alpha=0.35, label="PV − household")
+            for key, values in traces.items():
+                if key.startswith("car "):
+                    kind = next((k for k in STYLES if key == f"car {k}"), "ours")
+                    right.plot(hours[: len(values)], values, color=STYLES[kind], lw=0.9, label=key)
+            right.set_xlabel("hour of day")
+            right.set_ylabel("W (1 min means)")
+            right.legend(fontsize=8)
+            right.grid(alpha=0.3)
+        right.set_title(first.title)
         fig.tight_layout()
-        path = directory / f"{result.name}.png"
-        fig.savefig(path, dpi=90)
+        path = directory / f"{name}.png"
+        fig.savefig(path, dpi=80)
         plt.close(fig)
         written.append(path)
     return written
 
 
-# -- sweep -----------------------------------------------------------------------------------
-
-DEFAULT_SWEEP: dict[str, list[str]] = {
-    "priority_soc": ["50", "0"],
-    "start_energy": ["30", "100"],
-    "stop_energy": ["50", "150"],
-}
-
-
-def sweep_specs(grid: dict[str, list[str]], *, clamp: bool = False) -> list[StrategySpec]:
-    """Our strategy with every combination of the given `Settings` values (each also with
-    the accumulators clamped, an experiment, when ``clamp``)."""
-    types = {f.name: type(getattr(Settings(), f.name)) for f in fields(Settings)}
-    for key in grid:
-        if key not in types or types[key] not in (int, float):
-            raise ValueError(f"{key!r} is not a numeric Settings field")
-    keys = list(grid)
-    specs: list[StrategySpec] = []
-    for values in itertools.product(*(grid[k] for k in keys)):
-        changes: dict[str, Any] = {k: types[k](v) for k, v in zip(keys, values, strict=True)}
-        label = ",".join(f"{k}={v}" for k, v in zip(keys, values, strict=True))
-        settings = replace(Settings(mode=ChargeMode.PV), **changes)
-        specs.append(StrategySpec("ours", label, settings))
-        if clamp:
-            specs.append(StrategySpec("ours", label + " +clamp", settings, clamp=True))
-    return specs
-
-
-def sweep_report(results: Sequence[ScenarioResult], specs: Sequence[StrategySpec]) -> str:
-    """Which settings meet which targets where."""
-    defaults = Settings()
-    head = ["Settings", *(r.name for r in results), "all targets", "solar kWh", "grid+batt %"]
-    lines = [
-        "Marks per scenario: g = grid+battery ≤ 3 %, s = starts ≤ evcc, "
-        "p = solar ≥ baselines (upper case = met, '-' = missed).",
-        "",
-        "| " + " | ".join(head) + " |",
-        "|" + "---|" * len(head),
-    ]
-    for spec in specs:
-        marks: list[str] = []
-        met = 0
-        solar = car = bought = 0.0
-        for result in results:
-            checks = targets(result, spec.label)[:3]
-            marks.append(
-                "".join(
-                    letter.upper() if check.passed else "-"
-                    for letter, check in zip("gsp", checks, strict=True)
-                )
-            )
-            met += all(check.passed for check in checks)
-            m = next(x for x in result.metrics if x.strategy == spec.label)
-            solar += m.solar_kwh
-            car += m.car_kwh
-            bought += m.grid_kwh + m.battery_kwh
-        settings = spec.settings or defaults
-        changed = [
-            f"{f.name}={getattr(settings, f.name)}"
-            for f in fields(Settings)
-            if getattr(settings, f.name) != getattr(defaults, f.name)
-        ]
-        name = (", ".join(changed) or "defaults") + (" +clamp" if spec.clamp else "")
-        share = 100 * bought / car if car else 0.0
-        lines.append(
-            f"| {name} | "
-            + " | ".join(marks)
-            + f" | {met}/{len(results)} | {solar:.1f} | {share:.1f} |"
-        )
-    return "\n".join(lines)
-
-
-def _parse_sweep(items: Sequence[str]) -> dict[str, list[str]]:
-    if not items:
-        return dict(DEFAULT_SWEEP)
-    grid: dict[str, list[str]] = {}
-    for item in items:
-        key, sep, values = item.partition("=")
-        if not sep or not values:
-            raise ValueError(f"expected KEY=V1,V2,…, got {item!r}")
-        grid[key.strip()] = [v.strip() for v in values.split(",") if v.strip()]
-    return grid
-
-
-# -- command line --------------------------------------------------------------------------
-
-
-def _job(
-    args: tuple[Scenario, tuple[StrategySpec, ...], bool, bool],
-) -> ScenarioResult:
-    scenario, specs, full_day, traces = args
-    return run_scenario(scenario, specs, full_day=full_day, traces=traces)
-
-
-def run_all(
-    scenarios: Sequence[Scenario],
-    specs: Sequence[StrategySpec],
-    *,
-    jobs: int,
-    full_day: bool = True,
-    traces: bool = False,
-) -> list[ScenarioResult]:
-    """Run the scenarios, in ``jobs`` worker processes when more than one."""
-    work = [(s, tuple(specs), full_day, traces) for s in scenarios]
-    if jobs <= 1 or len(work) <= 1:
-        return [_job(w) for w in work]
-    with ProcessPoolExecutor(max_workers=min(jobs, len(work))) as pool:
-        return list(pool.map(_job, work))
+# -- command line ------------------------------------------------------------------------------
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -813,7 +1095,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         choices=sorted(BUILTIN),
         metavar="NAME",
-        help=f"built-in scenario (repeatable; default: all): {', '.join(BUILTIN)}",
+        help=f"built-in day (repeatable; default: all): {', '.join(BUILTIN)}",
+    )
+    parser.add_argument(
+        "--random",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="random days of the generator, e.g. 5 (seeds 1–5) or 100-104 (bench/random_days.py)",
     )
     parser.add_argument(
         "--profile",
@@ -831,8 +1120,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE.json",
         help="scenario parameters (see bench/scenarios.py)",
     )
-    parser.add_argument("--seed", type=int, help="override every scenario's seed")
-    parser.add_argument("--plots", type=Path, metavar="DIR", help="write one PNG per scenario")
+    parser.add_argument("--seeds", type=int, default=DEFAULT_SEEDS, help="seeds per day")
+    parser.add_argument("--no-curves", action="store_true", help="defaults only, no sweeps")
+    parser.add_argument("--no-optimum", action="store_true", help="skip the MILP optimum")
+    parser.add_argument("--ideal", action="store_true", help="no noise, delay or read skew")
+    parser.add_argument("--plots", type=Path, metavar="DIR", help="write one PNG per day")
     parser.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
     parser.add_argument("--output", type=Path, metavar="FILE", help="also write the report here")
     parser.add_argument(
@@ -842,32 +1134,37 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="worker processes (default: one per CPU)",
     )
-    parser.add_argument(
-        "--sweep",
-        nargs="*",
-        metavar="KEY=V1,V2",
-        help="also run ours with every combination of these Settings values "
-        f"(default grid: {' '.join(k + '=' + ','.join(v) for k, v in DEFAULT_SWEEP.items())})",
-    )
-    parser.add_argument(
-        "--clamp",
-        action="store_true",
-        help="experiment: run every sweep variant also with the start/stop energy "
-        "accumulators capped at their thresholds (a proposed controller change)",
-    )
     return parser
 
 
+def random_days(specs: Sequence[str]) -> list[Scenario]:
+    """Scenarios of the random-day generator (``N`` = seeds 1..N, ``A-B`` = seeds A..B)."""
+    if not specs:
+        return []
+    generator = importlib.import_module("bench.random_days")
+    chosen: list[Scenario] = []
+    for spec in specs:
+        text = spec.strip()
+        if text.isdigit():
+            text = f"random:1-{int(text)}"
+        elif not text.startswith("random:"):
+            text = f"random:{text}"
+        parsed = generator.parse_random_spec(text)
+        if parsed is None:
+            raise ScenarioError(f"expected N or A-B for --random, got {spec!r}")
+        chosen += parsed
+    return chosen
+
+
 def select_scenarios(args: argparse.Namespace) -> list[Scenario]:
-    """Built-in, profile and file scenarios from the command line."""
+    """Built-in, random, profile and file days from the command line."""
     chosen: list[Scenario] = [BUILTIN[name] for name in args.scenario or ()]
+    chosen += random_days(args.random)
     chosen += [profile_scenario(path) for path in args.profile]
     for path in args.scenario_file:
         chosen += load_scenarios(path)
     if not chosen:
         chosen = list(BUILTIN.values())
-    if args.seed is not None:
-        chosen = [replace(s, seed=args.seed) for s in chosen]
     return chosen
 
 
@@ -877,31 +1174,28 @@ def main(argv: Sequence[str] | None = None, out: Callable[[str], None] = print) 
     args = parser.parse_args(argv)
     try:
         scenarios = select_scenarios(args)
-        sweep = (
-            sweep_specs(_parse_sweep(args.sweep), clamp=args.clamp)
-            if args.sweep is not None
-            else []
-        )
+        if args.seeds < 1:
+            raise ScenarioError("--seeds must be at least 1")
     except (ScenarioError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    specs: list[StrategySpec] = [OURS, *BASELINES]
-    specs += [s for s in sweep if s.settings != OURS.settings or s.clamp]
+    realism = IDEAL if args.ideal else Realism()
+    jobs = make_jobs(
+        scenarios,
+        seeds=args.seeds,
+        curves=not args.no_curves,
+        realism=realism,
+        optimum=not args.no_optimum,
+        traces=args.plots is not None,
+        cache=OPTIMUM_CACHE,
+    )
     began = time.perf_counter()
-    results = run_all(scenarios, specs, jobs=args.jobs, traces=args.plots is not None)
+    results = run_jobs(jobs, args.jobs)
     seconds = time.perf_counter() - began
-    main_specs = {OURS.label, *(b.label for b in BASELINES), UPPER}
-    shown = [
-        replace(r, metrics=[m for m in r.metrics if m.strategy in main_specs]) for r in results
-    ]
     if args.json:
         text = json.dumps(to_json(results, seconds), indent=2)
     else:
-        text = report(shown, seconds, min(args.jobs, len(scenarios)))
-        if sweep:
-            text += "\n\n## Sweep (ours with other Settings)\n\n" + sweep_report(
-                results, [OURS, *(s for s in sweep if s.settings != OURS.settings or s.clamp)]
-            )
+        text = report(results, seconds, min(args.jobs, len(jobs)), realism)
     out(text)
     if args.output is not None:
         args.output.write_text(text + "\n", encoding="utf-8")

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from custom_components.solar_wallbox.charging.controller import SurplusController
 from custom_components.solar_wallbox.charging.model import (
@@ -73,19 +74,10 @@ class Ours(Strategy):
     name = "ours"
     poll_s = 2.0
 
-    def __init__(
-        self, settings: Settings | None = None, *, label: str = "ours", clamp: bool = False
-    ) -> None:
-        """Wrap a fresh controller.
-
-        ``clamp`` (an experiment, not our controller as shipped): after every decision the
-        start/stop energy accumulators are capped at their thresholds, so that surplus or
-        deficit collected while the minimum off/on time blocks the action cannot start or
-        stop charging against the current reading once the timer ends.
-        """
+    def __init__(self, settings: Settings | None = None, *, label: str = "ours") -> None:
+        """Wrap a fresh controller."""
         super().__init__()
         self.name = label
-        self.clamp = clamp
         self.settings = settings if settings is not None else Settings(mode=ChargeMode.PV)
         self.controller = SurplusController(self.settings)
         self.decided: set[int] = set()
@@ -116,9 +108,6 @@ class Ours(Strategy):
         )
         controller = self.controller
         decision = controller.decide(now, site, wallbox)
-        if self.clamp:
-            controller.start_energy = min(controller.start_energy, self.settings.start_energy)
-            controller.stop_energy = min(controller.stop_energy, self.settings.stop_energy)
         self.decided.add(decision.current)
         if not decision.write:
             return None
@@ -128,17 +117,19 @@ class Ours(Strategy):
 
 @dataclass(slots=True)
 class OriginalConfig:
-    """The original tool's wallbox.toml values (its README's example)."""
+    """The original tool's wallbox.toml values as its README's example sets them: default
+    8 A, vehicle min/max 8/16 A, minimum charging power 2300 W, hysteresis 200 W, initial
+    phase 180 s (README.md, "Migration from the original tool", maps the keys)."""
 
     phases: int = 3  # ThreePhase: the box's wiring, whatever the car draws
     phase_voltage: float = VOLTAGE
     default_amps: int = 8
     initial_phase_duration: float = 180.0
     hysteresis_watts: float = 200.0
-    min_amp: int = 6
+    min_amp: int = 8
     max_amp: int = 16
     pv_only: bool = True
-    minimum_charging_power: float = 0.0  # 0: min_amp × step
+    minimum_charging_power: float = 2300.0  # 0: min_amp × step
     max_charge: float = 0.0  # Wh per session; 0: none
 
 
@@ -305,17 +296,60 @@ class StrategySpec:
     kind: str  # "ours", "original", "evcc"
     label: str
     settings: Settings | None = None
-    clamp: bool = False  # see `Ours`
+    original: OriginalConfig | None = None
+    evcc: EvccConfig | None = None
+    default: bool = False  # the strategy at the defaults its users get
 
     def build(self) -> Strategy:
         """A fresh strategy."""
         if self.kind == "ours":
-            return Ours(self.settings, label=self.label, clamp=self.clamp)
+            return Ours(self.settings, label=self.label)
         if self.kind == "original":
-            return Original()
+            return Original(self.original)
         if self.kind == "evcc":
-            return EvccLike()
+            return EvccLike(self.evcc)
         raise ValueError(f"unknown strategy {self.kind!r}")
 
 
-BASELINES = (StrategySpec("original", "original"), StrategySpec("evcc", "evcc"))
+OURS = StrategySpec("ours", "ours", Settings(mode=ChargeMode.PV), default=True)
+BASELINES = (
+    StrategySpec("evcc", "evcc", default=True),
+    StrategySpec("original", "original", default=True),
+)
+
+
+def _ours(**changes: Any) -> StrategySpec:
+    label = "ours " + ", ".join(f"{k}={v:g}" for k, v in changes.items())
+    return StrategySpec("ours", label, replace(Settings(mode=ChargeMode.PV), **changes))
+
+
+def _evcc(**changes: Any) -> StrategySpec:
+    label = "evcc " + ", ".join(f"{k}={v:g}" for k, v in changes.items())
+    return StrategySpec("evcc", label, evcc=replace(EvccConfig(), **changes))
+
+
+def _original(**changes: Any) -> StrategySpec:
+    label = "original " + ", ".join(f"{k}={v:g}" for k, v in changes.items())
+    return StrategySpec("original", label, original=replace(OriginalConfig(), **changes))
+
+
+CURVES: tuple[StrategySpec, ...] = (
+    # Ours: what the README tells users to change — Stop energy (lower: greener, higher:
+    # more kWh) and the battery's help for a running session (Support SoC).
+    _ours(stop_energy=10),
+    _ours(stop_energy=30),
+    _ours(stop_energy=300),
+    _ours(stop_energy=1000),
+    _ours(support_soc=50, stop_energy=300),
+    # evcc: enable/disable delay and thresholds.
+    _evcc(disable_delay=60),
+    _evcc(disable_delay=900),
+    _evcc(enable_delay=180, disable_delay=60),
+    _evcc(enable_threshold=-500, disable_threshold=500),
+    # The original: its min amps and power threshold (its README's 8 A / 2300 W is the
+    # default above; 6 A with min_amp × step = 4140 W is what the tool does without it).
+    _original(min_amp=6, minimum_charging_power=0),
+    _original(min_amp=6, minimum_charging_power=2300),
+    _original(min_amp=8, minimum_charging_power=0),
+)
+"""The settings swept for the curves (besides each strategy's defaults)."""

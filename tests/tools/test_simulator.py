@@ -573,3 +573,29 @@ def test_cli_runs_and_stops_on_ctrl_c(cli_process: subprocess.Popen[str]) -> Non
     assert cli_process.returncode == 0
     assert "06:3" in err
     assert "stopped" in err
+
+
+def test_replay_matches_pinned_steps() -> None:
+    """`SiteModel.replay` gives exactly what `step_pinned(1.0)` gives, value pair by pair."""
+    import copy
+    import random
+
+    from simulator.model import BatteryConfig
+
+    rng = random.Random(4)
+    pv = [max(0.0, 5000.0 + rng.gauss(0.0, 3000.0)) for _ in range(4000)]
+    house = [300.0 + rng.random() * 4000.0 for _ in range(4000)]
+    model = SiteModel(battery=BatteryConfig(capacity_wh=2000.0), soc_pct=50.0, start_s=0.0)
+    fast = copy.deepcopy(model)
+    for p, h in zip(pv, house, strict=True):
+        model.pv_override, model.house_override = p, h
+        model.step_pinned(1.0)
+    fast.replay(pv, house)
+    assert fast.energy == model.energy
+    assert (fast.soc_pct, fast.battery_w, fast.t_s) == (model.soc_pct, model.battery_w, model.t_s)
+    assert model.energy.battery_charge_wh > 0 and model.energy.battery_discharge_wh > 0
+    with pytest.raises(ValueError, match="pv_override"):
+        SiteModel().step_pinned(1.0)
+    fast.loads["wallbox"] = 1000.0
+    with pytest.raises(ValueError, match="loads"):
+        fast.replay([1.0], [1.0])
