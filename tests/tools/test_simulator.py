@@ -1,7 +1,9 @@
 """Tests of the device simulators, talking raw Modbus TCP (frames built by hand)."""
 
 import asyncio
+import copy
 import math
+import random
 import signal
 import struct
 import subprocess
@@ -22,6 +24,7 @@ from simulator import (
     SiteModel,
 )
 from simulator.__main__ import main
+from simulator.model import BatteryConfig
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -577,11 +580,6 @@ def test_cli_runs_and_stops_on_ctrl_c(cli_process: subprocess.Popen[str]) -> Non
 
 def test_replay_matches_pinned_steps() -> None:
     """`SiteModel.replay` gives exactly what `step_pinned(1.0)` gives, value pair by pair."""
-    import copy
-    import random
-
-    from simulator.model import BatteryConfig
-
     rng = random.Random(4)
     pv = [max(0.0, 5000.0 + rng.gauss(0.0, 3000.0)) for _ in range(4000)]
     house = [300.0 + rng.random() * 4000.0 for _ in range(4000)]
@@ -593,7 +591,8 @@ def test_replay_matches_pinned_steps() -> None:
     fast.replay(pv, house)
     assert fast.energy == model.energy
     assert (fast.soc_pct, fast.battery_w, fast.t_s) == (model.soc_pct, model.battery_w, model.t_s)
-    assert model.energy.battery_charge_wh > 0 and model.energy.battery_discharge_wh > 0
+    assert model.energy.battery_charge_wh > 0
+    assert model.energy.battery_discharge_wh > 0
     with pytest.raises(ValueError, match="pv_override"):
         SiteModel().step_pinned(1.0)
     fast.loads["wallbox"] = 1000.0
