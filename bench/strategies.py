@@ -335,12 +335,15 @@ def _original(**changes: Any) -> StrategySpec:
 
 CURVES: tuple[StrategySpec, ...] = (
     # Ours: what the README tells users to change — Stop energy (lower: greener, higher:
-    # more kWh) and the battery's help for a running session (Support SoC).
+    # more kWh), the battery's help for a running session (Support SoC) and a Minimum
+    # charging power below the car's (it starts and holds on less surplus).
     _ours(stop_energy=10),
     _ours(stop_energy=30),
     _ours(stop_energy=300),
     _ours(stop_energy=1000),
     _ours(support_soc=50, stop_energy=300),
+    _ours(min_charging_power=3000),
+    _ours(min_charging_power=2300, stop_energy=300),
     # evcc: enable/disable delay and thresholds.
     _evcc(disable_delay=60),
     _evcc(disable_delay=900),

@@ -96,7 +96,7 @@ class Settings:
     min_on_time: float = 120.0  # s
     min_off_time: float = 120.0  # s
     daily_start_budget: int = 20
-    hysteresis: float = 0.0  # W of extra surplus before the current is raised
+    hysteresis: float = 100.0  # W of extra surplus before the current is raised
     follow_timeout: float = 30.0  # s after which a change counts as followed anyway
     follow_tolerance: float = 0.5  # A
     settle_time: float = 6.0  # s a car needs to follow a change (delay and ramp)
