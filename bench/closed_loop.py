@@ -212,15 +212,13 @@ class Rig:
         self.energy: tuple[float, float, float] | None = None  # import, export, stored Wh
 
     def attach(self, model: SiteModel, history: Sequence[Snapshot]) -> None:
-        """Drive the car on ``model`` (its power becomes ``loads["wallbox"]``)."""
+        """Drive the car on ``model``, continuing the readings of ``history``."""
         self.model = model
         self.history = deque(history, maxlen=HISTORY_S)
-        model.steppers.append(self._step)
 
-    def _step(self, dt: float) -> None:
-        """Called by `SiteModel.step_pinned`: plug/unplug, offer, car, load."""
-        model, car, now = self.model, self.car, self.now
-        assert model is not None
+    def _car_step(self) -> float:
+        """One second of the charger and the car at `now`; the car's power (W)."""
+        car, now = self.car, self.now
         scenario = self.scenario
         if not car.plugged:
             if scenario.arrive_s <= now < scenario.leave_s:
@@ -234,31 +232,8 @@ class Rig:
             offer = min(self.limit, OPERATOR_LIMIT_A)
             if offer < MIN_OFFER_A:
                 offer = 0
-        self.session_wh += car.step(dt, offer, VOLTAGE)
-        model.loads[LOAD_NAME] = car.phase_power(VOLTAGE)
-
-    def snapshot(self, t: int, model: SiteModel) -> Snapshot:
-        """The end-of-second values now (the car's draw from this rig's car)."""
-        car = self.car
-        car_w = car.current_a * VOLTAGE * car.config.phases if self.model is model else 0.0
-        household, pv, battery = model.household_w, model.pv_w, model.battery_w
-        plugged = car.plugged and self.model is model
-        return Snapshot(
-            t=t,
-            pv=pv,
-            household=household,
-            grid=household + car_w + battery - pv + model.additional_feeder_w,
-            battery=battery,
-            soc=model.soc_pct,
-            car_w=car_w,
-            currents=car.phase_currents if plugged else (0.0, 0.0, 0.0),
-            plugged=plugged,
-            charging=plugged and car.state in (IecState.C, IecState.D),
-            limit=self.limit,
-            session_wh=self.session_wh,
-            session_s=t - self.plugged_at if plugged and self.plugged_at is not None else 0.0,
-            tag=car.config.tag if plugged else None,
-        )
+        self.session_wh += car.step(1.0, offer, VOLTAGE)
+        return sum(car.phase_power(VOLTAGE))
 
     def _at(self, t: int) -> Snapshot:
         """The snapshot of second ``t`` (clamped to the history kept)."""
@@ -311,27 +286,50 @@ class Rig:
 
     def run(self, first: int, leave: int, pv: Sequence[float], house: Sequence[float]) -> None:
         """Seconds ``first`` .. ``leave`` with the car, then without it to the horizon."""
-        model, strategy = self.model, self.strategy
+        model, strategy, car = self.model, self.strategy, self.car
         assert model is not None
-        step = model.step_pinned
         pv_a, house_a, car_a = self.pv.append, self.house.append, self.car_w.append
         grid_a, limit_a, keep = self.grid.append, self.limits.append, self.history.append
-        for t in range(first, leave + 1):
-            self.now = t
-            model.pv_override = pv[t]
-            model.house_override = house[t]
-            step(1.0)
-            snap = self.snapshot(t, model)
+        load = [0.0]
+
+        def after(i: int, battery: float, soc: float, grid: float) -> float:
+            t = first + i
+            car_w = load[0]
+            plugged = car.plugged
+            snap = Snapshot(
+                t=t,
+                pv=pv[t],
+                household=house[t],
+                grid=grid,
+                battery=battery,
+                soc=soc,
+                car_w=car_w,
+                currents=car.phase_currents if plugged else (0.0, 0.0, 0.0),
+                plugged=plugged,
+                charging=plugged and car.state in (IecState.C, IecState.D),
+                limit=self.limit,
+                session_wh=self.session_wh,
+                session_s=t - self.plugged_at if plugged and self.plugged_at is not None else 0.0,
+                tag=car.config.tag if plugged else None,
+            )
             keep(snap)
             if t >= strategy.next_poll:
                 self.poll(t)
-            pv_a(snap.pv)
-            house_a(snap.household)
-            car_a(snap.car_w)
-            grid_a(snap.grid)
+            pv_a(pv[t])
+            house_a(house[t])
+            car_a(car_w)
+            grid_a(grid)
             limit_a(self.limit)
-        model.steppers.remove(self._step)
-        model.loads.pop(LOAD_NAME, None)
+            if t >= leave:
+                load[0] = 0.0
+                return 0.0
+            self.now = t + 1
+            load[0] = self._car_step()
+            return load[0]
+
+        self.now = first
+        load[0] = self._car_step()
+        model.replay(pv[first : leave + 1], house[first : leave + 1], after, load[0])
         model.replay(pv[leave + 1 :], house[leave + 1 :])
         self.energy = household_energy(model)
 
@@ -533,29 +531,38 @@ class Exogenous:
 
 
 def exogenous_day(scenario: Scenario) -> Exogenous:
-    """Run the day once without a car (see `Exogenous`)."""
+    """Run the day once without a car (see `Exogenous`): the weather and the appliances
+    first, then the home battery over the recorded values (`SiteModel.replay`, exactly
+    what `SiteModel.step` computes)."""
     model = _site_model(scenario)
+    battery_model = copy.deepcopy(model)
     begin = int(scenario.start_s)
     arrive = math.ceil(scenario.arrive_s)
     first_kept = arrive - POLL_LEAD_S - HISTORY_S
     pv = [0.0] * (HORIZON_S + 1)
     house = [0.0] * (HORIZON_S + 1)
-    before: list[tuple[int, float, float, float, float]] = []
     profile = scenario.profile
     pv[begin], house[begin] = model.pv_w, model.household_w
-    at_arrival: SiteModel | None = copy.deepcopy(model) if arrive <= begin + 1 else None
     for t in range(begin + 1, HORIZON_S + 1):
         if profile is not None:
             model.pv_override = profile.pv_w[t % DAY]
             model.house_override = profile.house_w[t % DAY]
-        model.step(1.0)
+        model.step_weather(1.0)
         pv[t], house[t] = model.pv_w, model.household_w
-        if first_kept <= t < arrive:
-            before.append((t, pv[t], house[t], model.battery_w, model.soc_pct))
-        if t == arrive - 1:
-            at_arrival = copy.deepcopy(model)
-    assert at_arrival is not None
-    return Exogenous(pv, house, model, at_arrival, before)
+    before: list[tuple[int, float, float, float, float]] = []
+    start = begin + 1
+    split = max(start, min(arrive, first_kept))
+    battery_model.replay(pv[start:split], house[start:split])
+
+    def keep(i: int, battery: float, soc: float, _grid: float) -> float:
+        t = split + i
+        before.append((t, pv[t], house[t], battery, soc))
+        return 0.0
+
+    battery_model.replay(pv[split:arrive], house[split:arrive], keep)
+    at_arrival = copy.deepcopy(battery_model)
+    battery_model.replay(pv[max(arrive, start) :], house[max(arrive, start) :])
+    return Exogenous(pv, house, battery_model, at_arrival, before)
 
 
 def run_day(

@@ -314,6 +314,19 @@ class SiteModel:
         self._step_battery(dt_s)
         self._integrate(dt_s)
 
+    def step_weather(self, dt_s: float) -> None:
+        """Only the clock, the clouds and the appliances of `step` (the same random draws):
+        for recording a day's PV and household load; no battery, loads or counters."""
+        if dt_s < 0:
+            raise ValueError("dt_s must not be negative")
+        self.elapsed_s += dt_s
+        self.t_s += dt_s
+        while self.t_s >= DAY_S:
+            self.t_s -= DAY_S
+            self.day_start += DAY_S
+        self._step_clouds(dt_s)
+        self._step_appliances(dt_s)
+
     def step_pinned(self, dt_s: float) -> None:
         """`step` without drawing clouds and appliances: for a model whose PV and household
         load are pinned by `pv_override` and `house_override` (the benchmark replays a
@@ -332,10 +345,21 @@ class SiteModel:
         self._step_battery(dt_s)
         self._integrate(dt_s)
 
-    def replay(self, pv_w: Sequence[float], house_w: Sequence[float]) -> None:
+    def replay(
+        self,
+        pv_w: Sequence[float],
+        house_w: Sequence[float],
+        after: Callable[[int, float, float, float], float] | None = None,
+        load_w: float = 0.0,
+    ) -> None:
         """`step_pinned(1.0)` once per pair of PV and household values, with the same
-        arithmetic but much faster (the benchmark's hours without a car). Only for a plain
-        site: no steppers, no `loads`, no battery override, no additional feeders."""
+        arithmetic but much faster (the benchmark's days). Only for a plain site: no
+        steppers, no `loads`, no battery override, no additional feeders.
+
+        One extra load can take part: ``load_w`` is its power during the first second;
+        ``after(i, battery_w, soc_pct, grid_w)`` is called at the end of second ``i`` and
+        returns the load's power for the next second (like a stepper that sets
+        ``loads[...]``, whose sum of phases this is)."""
         if self.steppers or any(self.loads.values()) or self.additional_feeder_w:
             raise ValueError("replay needs a site without steppers, loads and feeders")
         if self.battery_override is not None or not self.battery_enabled:
@@ -352,11 +376,13 @@ class SiteModel:
         house_wh = energy.house_wh
         imported, exported = energy.grid_import_wh, energy.grid_export_wh
         charged, discharged = energy.battery_charge_wh, energy.battery_discharge_wh
+        load = load_w
         count = 0
         p = h = 0.0
-        for p, h in zip(pv_w, house_w, strict=True):
+        for i, (p, h) in enumerate(zip(pv_w, house_w, strict=True)):
             count += 1
-            target = min(max(p - 0.0 - h, -max_d), max_c)
+            house = h + load
+            target = min(max(p - 0.0 - house, -max_d), max_c)
             if (target > 0 and soc >= soc_max) or (target < 0 and soc <= soc_min):
                 target = 0.0
             power = battery + (target - battery) * alpha
@@ -375,13 +401,15 @@ class SiteModel:
             elif power < 0:
                 new_soc = max(new_soc, min(soc_min, soc))
             soc = new_soc
-            grid = h + battery - p + 0.0
+            grid = house + battery - p + 0.0
             pv_wh += p * hours
-            house_wh += h * hours
+            house_wh += house * hours
             imported += max(grid, 0.0) * hours
             exported += max(-grid, 0.0) * hours
             charged += max(battery, 0.0) * hours
             discharged += max(-battery, 0.0) * hours
+            if after is not None:
+                load = after(i, battery, soc, grid)
         if not count:
             return
         self._battery_w, self.soc_pct = battery, soc

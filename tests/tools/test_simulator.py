@@ -593,6 +593,36 @@ def test_replay_matches_pinned_steps() -> None:
     assert (fast.soc_pct, fast.battery_w, fast.t_s) == (model.soc_pct, model.battery_w, model.t_s)
     assert model.energy.battery_charge_wh > 0
     assert model.energy.battery_discharge_wh > 0
+    # With a load that changes every second: `after` against a stepper setting `loads`.
+    loads = [float(rng.randrange(0, 11000)) for _ in range(len(pv))]
+    stepped, replayed = copy.deepcopy(fast), copy.deepcopy(fast)
+    second = [0]
+
+    def stepper(_dt: float) -> None:
+        stepped.loads["car"] = (loads[second[0]] / 3, loads[second[0]] / 3, loads[second[0]] / 3)
+
+    stepped.steppers.append(stepper)
+    for i, (p, h) in enumerate(zip(pv, house, strict=True)):
+        second[0] = i
+        stepped.pv_override, stepped.house_override = p, h
+        stepped.step_pinned(1.0)
+    seen: list[float] = []
+
+    def after(i: int, _battery: float, _soc: float, grid: float) -> float:
+        seen.append(grid)
+        nxt = loads[min(i + 1, len(loads) - 1)]
+        return sum((nxt / 3, nxt / 3, nxt / 3))
+
+    first = loads[0]
+    replayed.replay(pv, house, after, sum((first / 3, first / 3, first / 3)))
+    assert replayed.energy == stepped.energy
+    assert seen[-1] == stepped.grid_w
+    # The weather alone draws what `step` draws.
+    a, b = SiteModel.scenario("clouds", seed=3), SiteModel.scenario("clouds", seed=3)
+    for _ in range(3000):
+        a.step(1.0)
+        b.step_weather(1.0)
+    assert (a.pv_w, a.household_w) == (b.pv_w, b.household_w)
     with pytest.raises(ValueError, match="pv_override"):
         SiteModel().step_pinned(1.0)
     fast.loads["wallbox"] = 1000.0
