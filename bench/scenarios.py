@@ -3,13 +3,15 @@
 A scenario is one simulated day of the site model (`simulator.model.SiteModel`) with a car
 plugged in for a window of the day. Everything random (clouds, appliances) comes from the
 model's seeded generator, so every strategy sees exactly the same PV and household load.
+Days drawn at random from a seed (``random:N``) are in `bench.random_days`.
 
 JSON scenario file (one object or a list of them; every key optional except ``name``)::
 
     {
       "name": "my_day", "title": "Some day", "seed": 3,
       "pv": {"peak_w": 7000, "sunrise_h": 6, "sunset_h": 20, "clouds_per_h": 10,
-             "cloud_duration_s": [20, 300], "cloud_cut": [0.4, 0.8], "cloud_edge_s": 5},
+             "cloud_duration_s": [20, 300], "cloud_cut": [0.4, 0.8], "cloud_edge_s": 5,
+             "cloud_hours": [0, 24]},
       "house": {"base_w": 400,
                 "appliances": [{"name": "cooker", "power_w": 3000, "duration_s": [900, 2700],
                                 "starts_per_h": 0.2, "hours": [11, 20],
@@ -18,11 +20,17 @@ JSON scenario file (one object or a list of them; every key optional except ``na
                   "soc_min_pct": 5, "soc_max_pct": 100, "time_constant_s": 2},
       "soc_pct": 40,
       "car": {"phases": 3, "max_current_a": 16, "capacity_kwh": 200, "soc_pct": 10,
-              "target_soc_pct": 100, "response_delay_s": 2, "ramp_s": 3},
+              "target_soc_pct": 100, "efficiency": 0.92, "response_delay_s": 2, "ramp_s": 3,
+              "taper_soc_pct": null, "taper_min_a": 6, "min_current_a": 6},
       "arrive": "08:00", "leave": "18:00",
       "start": "00:00",
       "profile": "day.csv"
     }
+
+``pv.cloud_hours`` limits the local hours in which clouds start (afternoon storms).
+``car.taper_soc_pct`` (null: off) makes the car take less above that state of charge,
+linearly down to ``car.taper_min_a`` per phase at ``target_soc_pct``; a car with
+``car.min_current_a`` above 6 refuses smaller offers (see `simulator.car`).
 
 ``start`` begins the simulation later than midnight (the battery SoC is then the one at
 that time); the default simulates the whole day.
@@ -71,6 +79,9 @@ class CarSpec:
     efficiency: float = 0.92
     response_delay_s: float = 2.0
     ramp_s: float = 3.0
+    taper_soc_pct: float | None = None  # None: full current until target_soc_pct
+    taper_min_a: float = 6.0
+    min_current_a: float = 6.0
 
     def config(self) -> CarConfig:
         """The simulator's car configuration."""
@@ -84,6 +95,9 @@ class CarSpec:
             efficiency=self.efficiency,
             response_delay_s=self.response_delay_s,
             ramp_s=self.ramp_s,
+            taper_soc_pct=self.taper_soc_pct,
+            taper_min_a=self.taper_min_a,
+            min_current_a=self.min_current_a,
         )
 
 

@@ -23,8 +23,9 @@ Behaviour (time = the model's simulated seconds, `SiteModel.elapsed_s`; the devi
 through `SiteModel.steppers`, so `model.step(dt)` advances the car as well):
 
 - OCPP status 104: Available → Preparing on plug-in (for `preparing_s`) → Charging while
-  the car draws → SuspendedEV when the car is full, SuspendedEVSE while the offer is below
-  6 A (limit 0) → Finishing for `finishing_s` after unplugging → Available.
+  the car draws → SuspendedEV when the car is full (or refuses the offer: `Car.refuses`),
+  SuspendedEVSE while the offer is below 6 A (limit 0) → Finishing for `finishing_s` after
+  unplugging → Available.
 - Offer / signalled current 706 = min(effective limit, operator limit 134, cable 715),
   0 when below the minimum current 712. Effective limit = HEMS limit 1000, or
   SAFE_CURRENT 131 once no request arrived for COMM_TIMEOUT 132 seconds (0 disables)
@@ -306,7 +307,7 @@ class AmtronDevice:
             self.status = SUSPENDED_EVSE
         elif car.state in (IecState.C, IecState.D):
             self.status = CHARGING
-        elif car.full:
+        elif car.refuses(self.offer_a):  # full, or below its own minimum current
             self.status = SUSPENDED_EV
         # else: the car has not reacted to the offer yet, keep the status
 

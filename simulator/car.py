@@ -7,6 +7,17 @@ offer is at least 6 A and it is not full, drawing `min(offer, max_current_a)` on
 its `phases` phases; an offer below 6 A (0 = pause) makes it stop, a new offer ≥ 6 A
 makes it resume. At `target_soc_pct` it is full and stops by itself (SuspendedEV).
 
+Optional behaviours (the defaults keep all of them off):
+
+- Taper near full (`taper_soc_pct`, `taper_min_a`): above `taper_soc_pct` the car's battery
+  management lowers what it takes per phase linearly from `max_current_a` to `taper_min_a`
+  at `target_soc_pct`, where it stops as before. This cap applies at once, without the
+  response delay and ramp (the car limits itself; it is not reacting to the charger), and
+  may be below 6 A: the car then draws less than the smallest offer the charger can make.
+- A minimum current of its own (`min_current_a` above 6 A): an offer ≥ 6 A but below it
+  is refused; the car draws nothing and stays in state B (the charger reports SuspendedEV,
+  see `Car.refuses`) until an offer reaches `min_current_a` again.
+
 IEC states: A unplugged, B plugged and not charging, C charging (D with ventilation),
 state E only through the charger's glitch knob. Time is whatever `step()` is given.
 """
@@ -55,6 +66,12 @@ class CarConfig:
     ramp_s: float = 3.0
     ventilation: bool = False
     """Charge in state D instead of C."""
+    taper_soc_pct: float | None = None
+    """Above this state of charge it takes less and less (None: full current until full)."""
+    taper_min_a: float = 6.0
+    """What it takes per phase at `target_soc_pct` when tapering."""
+    min_current_a: float = MIN_OFFER_A
+    """The smallest offer it charges with (values below 6 A act like 6 A)."""
 
 
 class Car:
@@ -65,6 +82,8 @@ class Car:
         self.config = config if config is not None else CarConfig()
         if self.config.phases not in (1, 3):
             raise ValueError("a car charges on 1 or 3 phases")
+        if self.config.taper_min_a <= 0:
+            raise ValueError("taper_min_a must be positive")
         self.soc_pct = self.config.soc_pct
         self.plugged = False
         self.current_a = 0.0
@@ -98,6 +117,9 @@ class Car:
         `step()` carries on from here like after any finished ramp.
         """
         self._wanted = self._goal = self.current_a = current_a
+        cap = self._taper_cap()
+        if cap is not None:
+            self.current_a = min(current_a, cap)
         self._pending = None
 
     # State ----------------------------------------------------------------------------
@@ -129,11 +151,39 @@ class Car:
         l1, l2, l3 = self.phase_currents
         return (l1 * voltage_v, l2 * voltage_v, l3 * voltage_v)
 
+    @property
+    def max_accepted_a(self) -> float:
+        """What it takes per phase at most now: `max_current_a`, lower when tapering."""
+        cap = self._taper_cap()
+        return self.config.max_current_a if cap is None else cap
+
+    def _taper_cap(self) -> float | None:
+        """The battery management's limit above `taper_soc_pct` (None below it or when off)."""
+        config = self.config
+        taper = config.taper_soc_pct
+        if taper is None or self.soc_pct <= taper:
+            return None
+        low = min(config.taper_min_a, config.max_current_a)
+        span = config.target_soc_pct - taper
+        share = min(1.0, (self.soc_pct - taper) / span) if span > 0 else 1.0
+        return config.max_current_a - (config.max_current_a - low) * share
+
+    def refuses(self, offer_a: float) -> bool:
+        """Whether the car itself declines this offer of ≥ 6 A (full, or below its minimum)."""
+        if not self.plugged or offer_a < MIN_OFFER_A:
+            return False
+        return self.full or offer_a < self.config.min_current_a
+
     def target_for(self, offer_a: float) -> float:
         """What the car draws per phase, once settled, at this offer."""
-        if not self.plugged or self.full or offer_a < MIN_OFFER_A:
+        return min(self._demand(offer_a), self.max_accepted_a)
+
+    def _demand(self, offer_a: float) -> float:
+        """The target it reacts to (delay and ramp); the taper cap comes on top."""
+        config = self.config
+        if not self.plugged or self.full or offer_a < max(MIN_OFFER_A, config.min_current_a):
             return 0.0
-        return min(offer_a, self.config.max_current_a)
+        return min(offer_a, config.max_current_a)
 
     # Time -----------------------------------------------------------------------------
 
@@ -145,7 +195,7 @@ class Car:
             self._t += dt_s
             return 0.0
         config = self.config
-        wanted = self.target_for(offer_a)
+        wanted = self._demand(offer_a)
         if wanted != self._wanted:
             self._wanted = wanted
             self._pending = (wanted, self._t + config.response_delay_s)
@@ -165,6 +215,9 @@ class Car:
                 self.current_a = self._goal
             else:
                 self.current_a += step if self._goal > self.current_a else -step
+        cap = self._taper_cap()
+        if cap is not None:
+            self.current_a = min(self.current_a, cap)
         self._t = end
         phases = config.phases
         energy_wh = (before + self.current_a) / 2 * voltage_v * phases * dt_s / 3600.0

@@ -51,6 +51,8 @@ class PvProfile:
     """Fraction of PV power a cloud removes (uniform in this range)."""
     cloud_edge_s: float = 5.0
     """Ramp time at the start and end of a cloud."""
+    cloud_hours: tuple[float, float] = (0.0, 24.0)
+    """Local hours in which clouds may start (e.g. afternoon thunderstorms)."""
     string_shares: tuple[float, ...] = (0.55, 0.45)
     string_mpp_v: tuple[float, ...] = (610.0, 520.0)
 
@@ -427,7 +429,12 @@ class SiteModel:
         profile = self.pv_profile
         if self._cloud is not None and self.elapsed_s >= self._cloud.end_s:
             self._cloud = None
-        if self._cloud is None and _starts(self.rng, profile.clouds_per_h, dt_s):
+        first, last = profile.cloud_hours
+        if (
+            self._cloud is None
+            and first <= self.t_s / 3600.0 < last
+            and _starts(self.rng, profile.clouds_per_h, dt_s)
+        ):
             duration = self.rng.uniform(*profile.cloud_duration_s)
             cut = self.rng.uniform(*profile.cloud_cut)
             self._cloud = _Event(self.elapsed_s, self.elapsed_s + duration, cut)
