@@ -802,24 +802,36 @@ def run_jobs(jobs: Sequence[Job], workers: int) -> list[DayResult]:
 # -- targets ------------------------------------------------------------------------------------
 
 
-def dominates(a: Metrics, b: Metrics, tolerance_kwh: float = 0.005) -> bool:
-    """``a`` delivers at least ``b``'s car energy with at most its extra import."""
-    return (
-        a.car_kwh >= b.car_kwh - tolerance_kwh
-        and a.extra_import_kwh <= b.extra_import_kwh + tolerance_kwh
-    )
+TOLERANCE_KWH = 0.01
+"""Energies closer than this (or than `TOLERANCE_SHARE` of the car energy) count as equal:
+10 Wh over a day is below what a household meter shows and within the seed-to-seed spread."""
+TOLERANCE_SHARE = 0.002
+
+
+def tolerance(*car_kwh: float) -> float:
+    """The tolerance for comparing strategies with these car energies."""
+    return max(TOLERANCE_KWH, TOLERANCE_SHARE * max(car_kwh, default=0.0))
+
+
+def dominates(a: Metrics, b: Metrics) -> bool:
+    """``a`` delivers at least ``b``'s car energy with at most its extra import (within
+    `tolerance`)."""
+    tol = tolerance(a.car_kwh, b.car_kwh)
+    return a.car_kwh >= b.car_kwh - tol and a.extra_import_kwh <= b.extra_import_kwh + tol
 
 
 def pareto_floor(points: Sequence[tuple[float, float]], car_kwh: float) -> float:
     """The least extra import a strategy's curve reaches at ``car_kwh`` or more (the curve
     between its points is not interpolated: a setting reaches its own point only)."""
-    reaching = [extra for energy, extra in points if energy >= car_kwh - 0.005]
+    reaching = [extra for energy, extra in points if energy >= car_kwh - tolerance(car_kwh)]
     return min(reaching) if reaching else math.inf
 
 
 def curve_beyond(ours: Sequence[tuple[float, float]], other: Sequence[tuple[float, float]]) -> int:
     """How many of ``other``'s curve points no setting of ours matches or beats."""
-    return sum(1 for energy, extra in other if pareto_floor(ours, energy) > extra + 0.005)
+    return sum(
+        1 for energy, extra in other if pareto_floor(ours, energy) > extra + tolerance(energy)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -840,7 +852,7 @@ def verdict(results: Sequence[DayResult]) -> DayVerdict:
     for r in results:
         ours, evcc = r.default("ours"), r.default("evcc")
         if ours.gap_kwh is not None and evcc.gap_kwh is not None:
-            half += ours.gap_kwh <= 0.5 * max(evcc.gap_kwh, 0.0) + 0.005
+            half += ours.gap_kwh <= 0.5 * max(evcc.gap_kwh, 0.0) + tolerance(ours.car_kwh)
     first = next((r for r in results if r.seed_index == 0), results[0])
     curve_ours = [(m.car_kwh, m.extra_import_kwh) for m in first.metrics if m.kind == "ours"]
     curve_evcc = [(m.car_kwh, m.extra_import_kwh) for m in first.metrics if m.kind == "evcc"]
