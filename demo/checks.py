@@ -23,7 +23,8 @@ TRANSLATIONS = (
     / "en.json"
 )
 
-# Entity ids with the configuration's language (en) and the simulated devices' names.
+# Entity ids with English entity names (scripts/demo's default language) and the simulated
+# devices' names; LOCALIZED_IDS has them for the other languages.
 PV = "sensor.e3dc_s10_x_compact_pv_power"
 BATTERY = "sensor.e3dc_s10_x_compact_battery_power"
 SOC = "sensor.e3dc_s10_x_compact_battery_state_of_charge"
@@ -34,7 +35,7 @@ CHARGING_POWER = "sensor.amtron_charging_power"
 DECISION = "sensor.amtron_decision"
 COUNTDOWN = "sensor.amtron_next_start_stop_in"
 AVAILABLE = "sensor.amtron_available_power"
-LIMIT = "number.amtron_charging_current_limit"
+LIMIT = "number.amtron_current_limit"
 VEHICLE = "sensor.amtron_active_vehicle"
 CAR_CONNECTED = "binary_sensor.amtron_car_connected"
 SOLAR_SHARE = "sensor.amtron_session_solar_share"
@@ -44,6 +45,9 @@ CHARGE_MODE = "select.amtron_charge_mode"
 ALARM_A = "binary_sensor.doepke_dctr_alarm_a"
 RCM_LINK = "binary_sensor.doepke_dctr_rcm_link"
 ACKNOWLEDGE = "button.amtron_acknowledge_rcm_alarm"
+SESSION_DURATION = "sensor.amtron_session_duration"
+RFID_TAG = "sensor.amtron_rfid_tag"
+EVCCID = "sensor.amtron_evccid"
 
 ALWAYS_CHECKED = frozenset(
     {PV, BATTERY, SOC, HOUSE, E3DC_GRID, PAC_GRID, CHARGING_POWER, DECISION, LIMIT}
@@ -58,13 +62,80 @@ MAY_BE_UNKNOWN = frozenset(
         SOLAR_SHARE,  # no session yet
         AVAILABLE,  # before the controller's first decision
         SESSION_START,
-        "sensor.amtron_session_duration",
-        "sensor.amtron_rfid_tag",
-        "sensor.amtron_evccid",
+        SESSION_DURATION,
+        RFID_TAG,
+        EVCCID,
         ACKNOWLEDGE,  # a button's state is when it was last pressed
     }
 )
 """Entities whose state may be ``unknown`` (never ``unavailable``)."""
+
+LANGUAGES = ("en", "de")
+"""Languages of ``scripts/demo --language``: Home Assistant's system language."""
+
+LOCALIZED_IDS: dict[str, dict[str, str]] = {
+    "en": {},
+    "de": {
+        PV: "sensor.e3dc_s10_x_compact_pv_leistung",
+        BATTERY: "sensor.e3dc_s10_x_compact_batterieleistung",
+        SOC: "sensor.e3dc_s10_x_compact_batterie_ladezustand",
+        HOUSE: "sensor.e3dc_s10_x_compact_hausverbrauch",
+        E3DC_GRID: "sensor.e3dc_s10_x_compact_netzleistung",
+        PAC_GRID: "sensor.pac2200_netzleistung",
+        CHARGING_POWER: "sensor.amtron_ladeleistung",
+        DECISION: "sensor.amtron_entscheidung",
+        COUNTDOWN: "sensor.amtron_start_stopp_in",
+        AVAILABLE: "sensor.amtron_verfugbare_leistung",
+        LIMIT: "number.amtron_stromgrenze",
+        VEHICLE: "sensor.amtron_aktives_fahrzeug",
+        CAR_CONNECTED: "binary_sensor.amtron_auto_verbunden",
+        SOLAR_SHARE: "sensor.amtron_solaranteil_ladevorgang",
+        SESSION_START: "sensor.amtron_beginn_ladevorgang",
+        SESSION_DURATION: "sensor.amtron_dauer_ladevorgang",
+        RFID_TAG: "sensor.amtron_rfid_karte",
+        SURPLUS_SWITCH: "switch.amtron_uberschussladen",
+        CHARGE_MODE: "select.amtron_lademodus",
+        RCM_LINK: "binary_sensor.doepke_dctr_rcm_verbindung",
+        ACKNOWLEDGE: "button.amtron_rcm_alarm_quittieren",
+        # ALARM_A ("Alarm A") and EVCCID are the same in German.
+    },
+}
+"""English entity id → the one Home Assistant makes in that system language (entity ids
+are made from the entity names in the system language; tests/tools/test_demo.py derives
+them from the translations). Ids missing here are the same as in English."""
+
+
+def localized(entity: str, language: str) -> str:
+    """The entity id of an English one in `language`."""
+    return LOCALIZED_IDS[language].get(entity, entity)
+
+
+def localized_set(entities: frozenset[str], language: str) -> frozenset[str]:
+    """`localized` of each."""
+    return frozenset(localized(entity, language) for entity in entities)
+
+
+def localized_text(text: str, language: str) -> str:
+    """A problem found on `in_english` states, with the entity ids of `language`."""
+    for entity, local in LOCALIZED_IDS[language].items():
+        text = re.sub(rf"(?<![\w.]){re.escape(entity)}(?!\w)", local, text)
+    return text
+
+
+def in_english(states: States, language: str) -> dict[str, Mapping[str, Any]]:
+    """The states keyed by the English entity ids the checks use.
+
+    An English id that `language` renames is left out: in that language Home Assistant
+    must not have made it, and the checks must not find it by chance.
+    """
+    ids = LOCALIZED_IDS[language]
+    english = {local: entity for entity, local in ids.items()}
+    return {
+        english.get(entity, entity): state
+        for entity, state in states.items()
+        if entity in english or entity not in ids
+    }
+
 
 GRID_TOLERANCE_W = 150.0
 """PAC2200 and E3DC measure the same simulated grid, polled at different moments."""
@@ -129,14 +200,16 @@ def _number(states: States, entity: str) -> float | None:
         return None
 
 
-def entity_problems(states: States, entities: set[str]) -> list[str]:
+def entity_problems(
+    states: States, entities: set[str], may_be_unknown: frozenset[str] = MAY_BE_UNKNOWN
+) -> list[str]:
     """Entities that are missing, unavailable, or unknown though a value is expected."""
     problems = []
     for entity in sorted(entities):
         state = _state(states, entity)
         if state is None:
             problems.append(f"{entity} does not exist")
-        elif state == "unavailable" or (state == "unknown" and entity not in MAY_BE_UNKNOWN):
+        elif state == "unavailable" or (state == "unknown" and entity not in may_be_unknown):
             problems.append(f"{entity} is {state}")
     return problems
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -12,7 +13,11 @@ HOST = "127.0.0.1"
 DOMAIN = "solar_wallbox"
 DASHBOARD_URL_PATH = "solar-wallbox"
 DASHBOARD_FILENAME = "solar_wallbox_dashboard.yaml"
-"""Name of the dashboard in the configuration directory (a link to demo/dashboard.yaml)."""
+"""Name of the dashboard in the configuration directory (written from `DASHBOARDS`)."""
+DASHBOARDS = {"en": "dashboard.yaml", "de": "dashboard.de.yaml"}
+"""Home Assistant's system language → the dashboard in demo/ for its entity ids and texts."""
+HISTORY_HOURS = 0.2
+"""What the demo's history graphs span (12 minutes): a few minutes of the demo fill them."""
 
 SCENARIO = "clouds"
 VEHICLE_NAME = "Maria"
@@ -144,7 +149,7 @@ homeassistant:
   unit_system: metric
   currency: EUR
   country: DE
-  language: en
+  language: {language}
   time_zone: {time_zone}
   auth_providers:
     # A browser on this machine is logged in without a password (there is one user).
@@ -187,9 +192,10 @@ logger:
 """
 
 
-def configuration_yaml(ports: Ports, time_zone: str) -> str:
-    """``configuration.yaml`` of the demo instance."""
+def configuration_yaml(ports: Ports, time_zone: str, language: str = "en") -> str:
+    """``configuration.yaml`` of the demo instance (`language`: the system language)."""
     return CONFIGURATION_YAML.format(
+        language=language,
         time_zone=time_zone,
         host=HOST,
         port=ports.hass,
@@ -210,4 +216,36 @@ def onboarding_storage() -> dict[str, Any]:
         "minor_version": 1,
         "key": "onboarding",
         "data": {"done": ["core_config", "analytics", "integration"]},
+    }
+
+
+_HOURS_TO_SHOW = re.compile(r"^(\s*hours_to_show:)\s*[0-9.]+\s*$", re.MULTILINE)
+
+
+def demo_dashboard(text: str, hours: float = HISTORY_HOURS) -> str:
+    """A dashboard's YAML with every ``hours_to_show`` set to `hours` (the rest unchanged).
+
+    The committed dashboards show the last hour, as suits an installation that runs for
+    days; the demo's copy spans what a visitor has watched, so the first minutes fill the
+    graphs instead of a sliver at their right edge.
+    """
+    written, count = _HOURS_TO_SHOW.subn(lambda m: f"{m.group(1)} {hours:g}", text)
+    if not count:
+        raise ValueError("the dashboard has no hours_to_show")
+    return written
+
+
+def frontend_language(language: str) -> dict[str, str]:
+    """The owner's profile setting "language" (frontend user data) for `language`.
+
+    The frontend otherwise follows the browser's language; the other fields are the
+    frontend's defaults.
+    """
+    return {
+        "language": language,
+        "number_format": "language",
+        "time_format": "language",
+        "date_format": "language",
+        "time_zone": "local",
+        "first_weekday": "language",
     }

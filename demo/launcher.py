@@ -2,8 +2,9 @@
 
 Everything listens on 127.0.0.1 only. Home Assistant gets a fresh configuration directory
 ``.demo/config`` on every run: trusted networks (127.0.0.1, ::1) with bypass login, so a
-browser on this machine is logged in without a password, and the committed dashboard
-``demo/dashboard.yaml`` as a YAML-mode dashboard. The owner user is created through the
+browser on this machine is logged in without a password, and the committed dashboard of its
+language (``demo/dashboard.yaml``, ``demo/dashboard.de.yaml``; the history graphs shortened,
+see `demo_dashboard`) as a YAML-mode dashboard. The owner user is created through the
 onboarding API (the other onboarding steps are marked done in the seeded storage), then the
 four devices and surplus charging are set up through the config and options flows the UI
 uses. Both children run in process groups of their own; every way out of `main` stops them
@@ -40,6 +41,7 @@ from .config import (
     CAR_TAG,
     DASHBOARD_FILENAME,
     DASHBOARD_URL_PATH,
+    DASHBOARDS,
     DEVICES,
     DOMAIN,
     HOST,
@@ -49,7 +51,9 @@ from .config import (
     Timeline,
     configuration_yaml,
     demo_clock,
+    demo_dashboard,
     format_clock,
+    frontend_language,
     make_timeline,
     onboarding_storage,
     parse_clock,
@@ -59,7 +63,6 @@ from .config import (
 REPO = Path(__file__).resolve().parent.parent
 DEMO_DIR = REPO / ".demo"
 CONFIG_DIR = DEMO_DIR / "config"
-DASHBOARD_FILE = REPO / "demo" / "dashboard.yaml"
 
 USERNAME = "demo"
 PASSWORD = "demo"  # noqa: S105 - loopback-only demo; printed for a manual login
@@ -302,6 +305,7 @@ class Demo:
     speed: float
     timeline: Timeline
     time_zone: str
+    language: str = "en"
     children: list[Child] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     t0: float = field(default_factory=time.monotonic)
@@ -309,6 +313,14 @@ class Demo:
     def __post_init__(self) -> None:
         """The API client of the instance about to start."""
         self.api = Api(f"http://{HOST}:{self.ports.hass}")
+
+    def entity(self, english: str) -> str:
+        """The entity id in the demo's language of an English one of `checks`."""
+        return checks.localized(english, self.language)
+
+    def states(self) -> dict[str, Any]:
+        """The states keyed by the English entity ids of `checks` (see `checks.in_english`)."""
+        return checks.in_english(self.api.states(), self.language)
 
     def say(self, text: str) -> None:
         """A progress line with the time since the start."""
@@ -331,9 +343,10 @@ class Demo:
         (CONFIG_DIR / "custom_components").mkdir(parents=True)
         (CONFIG_DIR / ".storage").mkdir()
         (CONFIG_DIR / "custom_components" / DOMAIN).symlink_to(REPO / "custom_components" / DOMAIN)
-        (CONFIG_DIR / DASHBOARD_FILENAME).symlink_to(DASHBOARD_FILE)
+        dashboard = (REPO / "demo" / DASHBOARDS[self.language]).read_text(encoding="utf-8")
+        (CONFIG_DIR / DASHBOARD_FILENAME).write_text(demo_dashboard(dashboard), encoding="utf-8")
         (CONFIG_DIR / "configuration.yaml").write_text(
-            configuration_yaml(self.ports, self.time_zone), encoding="utf-8"
+            configuration_yaml(self.ports, self.time_zone, self.language), encoding="utf-8"
         )
         (CONFIG_DIR / ".storage" / "onboarding").write_text(
             json.dumps(onboarding_storage(), indent=2), encoding="utf-8"
@@ -351,7 +364,7 @@ class Demo:
         )
         hass = [sys.executable, "-m", "homeassistant", "--config", str(CONFIG_DIR)]
         self.children.append(start_child("Home Assistant", hass, DEMO_DIR / "hass.log"))
-        self.say("Home Assistant starting (log: .demo/hass.log)")
+        self.say(f"Home Assistant starting, language {self.language} (log: .demo/hass.log)")
         devices = self.ports.devices()
         wait_for("the simulated devices", lambda: self.alive() and listening(devices), 30, 0.2)
 
@@ -359,11 +372,19 @@ class Demo:
         """Create the owner through onboarding (which completes it) and log in."""
         api = self.api
         wait_for("Home Assistant", lambda: self.alive() and api.reachable("/api/onboarding"), 180)
-        owner = {"name": "Demo", "username": USERNAME, "password": PASSWORD, "language": "en"}
+        owner = {
+            "name": "Demo",
+            "username": USERNAME,
+            "password": PASSWORD,
+            "language": self.language,
+        }
         reply = api.request(
             "POST", "/api/onboarding/users", {**owner, "client_id": api.client_id}, auth=False
         )
         api.login(reply["auth_code"])
+        # The owner's profile language, so the frontend does not follow the browser's.
+        language = frontend_language(self.language)
+        api.ws_command({"type": "frontend/set_user_data", "key": "language", "value": language})
         steps = api.request("GET", "/api/onboarding", auth=False)
         if not all(step["done"] for step in steps):
             raise DemoError(f"onboarding not complete: {steps}")
@@ -412,18 +433,20 @@ class Demo:
             # Saving options reloads the wallbox entry: wait until it and its switch are back.
             path = f"/api/config/config_entries/entry?domain={DOMAIN}"
             loaded = [e for e in api.request("GET", path) if e["state"] == "loaded"]
-            switch = api.states().get(checks.SURPLUS_SWITCH, {}).get("state")
+            switch = self.states().get(checks.SURPLUS_SWITCH, {}).get("state")
             return self.alive() and len(loaded) == len(DEVICES) and switch in {"on", "off"}
 
         wait_for("the wallbox to reload", reloaded, 60)
 
+        switch = self.entity(checks.SURPLUS_SWITCH)
+
         def switched_on() -> bool:
-            if api.states()[checks.SURPLUS_SWITCH]["state"] == "on":
+            if self.states()[checks.SURPLUS_SWITCH]["state"] == "on":
                 return True
-            api.service("switch", "turn_on", {"entity_id": checks.SURPLUS_SWITCH})
+            api.service("switch", "turn_on", {"entity_id": switch})
             return False
 
-        wait_for(f"{checks.SURPLUS_SWITCH} to turn on", switched_on, 30, 1)
+        wait_for(f"{switch} to turn on", switched_on, 30, 1)
         self.say(
             "surplus charging on: grid meter PAC2200, home battery E3DC, RCM interlock DCTR, "
             f"vehicle {VEHICLE_NAME} (tag {CAR_TAG})"
@@ -449,7 +472,8 @@ class Demo:
         deadline = time.monotonic() + timeout
         while True:
             self.alive()
-            if not (found := problems(self.api.states())):
+            found = [checks.localized_text(p, self.language) for p in problems(self.states())]
+            if not found:
                 self.say(f"ok: {what}")
                 return True
             if time.monotonic() > deadline:
@@ -461,7 +485,8 @@ class Demo:
     def run_check(self) -> list[str]:
         """The end-to-end checks; the failures (none: passed)."""
         dashboard = self.dashboard()
-        entities = checks.dashboard_entities(dashboard) | checks.ALWAYS_CHECKED
+        always = checks.localized_set(checks.ALWAYS_CHECKED, self.language)
+        entities = checks.dashboard_entities(dashboard) | always
         self.say(f"ok: the dashboard loads ({len(entities)} entities with those checked)")
         for content in checks.markdown_contents(dashboard):
             try:
@@ -479,8 +504,12 @@ class Demo:
             self.failures.append(f"login from 127.0.0.1 asks for input: {login_flow}")
         if not self.failures:
             self.say("ok: markdown renders, frontend serves the dashboard, login without password")
-        every = "every entity has a state"
-        if not self.expect(every, lambda s: checks.entity_problems(s, entities), 90):
+        # The dashboard's own ids, on the states as Home Assistant has them.
+        unknown = checks.localized_set(checks.MAY_BE_UNKNOWN, self.language)
+        every = f"every entity has a state ({self.language} entity ids)"
+        if not self.expect(
+            every, lambda _: checks.entity_problems(self.api.states(), entities, unknown), 90
+        ):
             return self.failures
         self.expect("PAC2200 grid power ≈ E3DC grid power", checks.grid_problems, 30)
         self.expect("E3DC power balance", checks.balance_problems, 30)
@@ -511,12 +540,13 @@ class Demo:
         latched = "alarm gone, charging locked until acknowledged"
         if not self.expect(latched, checks.latched_problems, 60):
             return self.failures
-        self.api.service("button", "press", {"entity_id": checks.ACKNOWLEDGE})
+        self.api.service("button", "press", {"entity_id": self.entity(checks.ACKNOWLEDGE)})
         self.expect("acknowledged: lock released", checks.released_problems, 20)
         # The history graphs: the decision has changed several times by now.
-        path = f"/api/history/period?filter_entity_id={checks.DECISION},{checks.PAC_GRID}"
+        decision, grid = self.entity(checks.DECISION), self.entity(checks.PAC_GRID)
+        path = f"/api/history/period?filter_entity_id={decision},{grid}"
         history = {rows[0]["entity_id"]: len(rows) for rows in self.api.request("GET", path)}
-        if history.get(checks.DECISION, 0) > 1 and history.get(checks.PAC_GRID, 0) > 0:
+        if history.get(decision, 0) > 1 and history.get(grid, 0) > 0:
             self.say("ok: history recorded")
         else:
             self.failures.append(f"history not recorded: {history}")
@@ -526,7 +556,7 @@ class Demo:
 
     def status_line(self) -> str:
         """One line of what the dashboard shows."""
-        states = self.api.states()
+        states = self.states()
 
         def get(entity: str) -> Any:
             return states.get(entity, {}).get("state", "?")
@@ -603,6 +633,15 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument(
+        "--language",
+        choices=checks.LANGUAGES,
+        default="en",
+        help=(
+            "Home Assistant's system language and the owner's (default en): entity names "
+            "and ids, the dashboard and the frontend in that language"
+        ),
+    )
+    parser.add_argument(
         "--port", type=int, default=8123, help="Home Assistant's port on 127.0.0.1 (default 8123)"
     )
     parser.add_argument(
@@ -646,7 +685,7 @@ def main(argv: list[str] | None = None) -> int:
     timeline = make_timeline(
         start_s, args.speed, *(CHECK_TIMELINE if args.check else DEMO_TIMELINE)
     )
-    demo = Demo(ports, args.speed, timeline, time_zone)
+    demo = Demo(ports, args.speed, timeline, time_zone, args.language)
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _raise_stop)
     status = 1

@@ -113,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     files = asyncio.run(take(args.url, args.out, args.width, args.height, args.timeout))
     for path in files:
-        print(f"{path.relative_to(ROOT)} ({path.stat().st_size // 1024} kB)")
+        shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+        print(f"{shown} ({path.stat().st_size // 1024} kB)")
     return 0
 
 

@@ -31,7 +31,7 @@ from ..harness import setup_entry
 
 S = "sensor.amtron_"
 B = "binary_sensor.amtron_"
-LIMIT = "number.amtron_charging_current_limit"
+LIMIT = "number.amtron_current_limit"
 
 
 async def _amtron(firmware: str = "5.22") -> SimulatedDevice:
@@ -188,14 +188,14 @@ async def test_link_loss_gives_a_translated_error(
 
 async def test_failsafe_settings(hass: HomeAssistant, charger: SimulatedDevice) -> None:
     await setup_entry(hass, amtron_entry(charger.port))
-    await _set_limit(hass, 8, "number.amtron_fail_safe_current")
-    await _set_limit(hass, 120, "number.amtron_communication_timeout")
+    await _set_limit(hass, 8, "number.amtron_safe_current")
+    await _set_limit(hass, 120, "number.amtron_timeout")
     image = charger.device.registers()
     assert (image[131], image[132]) == (8, 120)
-    assert _state(hass, "number.amtron_fail_safe_current") == "8"
-    assert _state(hass, "number.amtron_communication_timeout") == "120"
+    assert _state(hass, "number.amtron_safe_current") == "8"
+    assert _state(hass, "number.amtron_timeout") == "120"
     with pytest.raises(ServiceValidationError):
-        await _set_limit(hass, 4, "number.amtron_fail_safe_current")
+        await _set_limit(hass, 4, "number.amtron_safe_current")
 
 
 async def test_errors_and_problem_sensors(hass: HomeAssistant, charger: SimulatedDevice) -> None:
@@ -208,7 +208,7 @@ async def test_errors_and_problem_sensors(hass: HomeAssistant, charger: Simulate
     assert problem is not None
     assert problem.state == "on"
     assert problem.attributes["errors"] == ["rcmb_triggered", "contactor_weld"]
-    assert _state(hass, B + "residual_current_protection_triggered") == "on"
+    assert _state(hass, B + "residual_current_tripped") == "on"
     assert _state(hass, B + "contactor_welded") == "on"
 
 

@@ -47,7 +47,7 @@ async def test_surplus_charging_writes_only_register_1000(hass: HomeAssistant, s
         await site.run(20)
     assert {address for address, _ in site.charger.writes} == {1000}
     assert len(site.charger.writes) > 3
-    await site.call("number", "set_value", f"number.{W}fail_safe_current", value=6)
+    await site.call("number", "set_value", f"number.{W}safe_current", value=6)
     assert {address for address, _ in site.charger.writes} == {131, 132, 1000}
 
 

@@ -241,7 +241,7 @@ async def test_values_of_version_0_1_0_are_taken_over_once(
         (State(f"sensor.{W}starts_today", "3", last_changed=now), None),
         (State(f"sensor.{W}session_solar_energy", "1.25"), None),
         (State(f"number.{W}grid_target", "-200"), {"native_value": -200.0}),
-        (State(f"number.{W}session_energy_limit", "12"), {"native_value": 12.0}),
+        (State(f"number.{W}energy_limit", "12"), {"native_value": 12.0}),
     ]
     # What Home Assistant restored of 0.1.0's entities (added to the live restore data: the
     # other entries' entities are registered there).
@@ -278,7 +278,7 @@ async def test_settings_mode_and_switch_are_stored(
     await site.call("switch", "turn_on", f"switch.{W}surplus_charging")
     await site.call("select", "select_option", f"select.{W}charge_mode", option="min_pv")
     await site.call("number", "set_value", f"number.{W}grid_target", value=150)
-    await site.call("number", "set_value", f"number.{W}session_energy_limit", value=7.5)
+    await site.call("number", "set_value", f"number.{W}energy_limit", value=7.5)
     assert await hass.config_entries.async_reload(site.wallbox.entry_id)
     await hass.async_block_till_done()
     settings = _manager(site).settings
@@ -287,7 +287,7 @@ async def test_settings_mode_and_switch_are_stored(
         150,
         7500,
     )
-    assert site.state(f"number.{W}session_energy_limit") == "7.5"
+    assert site.state(f"number.{W}energy_limit") == "7.5"
     data = hass_storage[_key(site)]["data"]
     assert data["mode"] == "min_pv"
     assert data["enabled"] is True

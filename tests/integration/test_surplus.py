@@ -112,7 +112,7 @@ async def test_modes_and_switch(hass: HomeAssistant, site: Site) -> None:
     site.charger.plug_in(CarConfig(tag=None))
     await site.run(200)  # past the initial phase
     # Surplus charging off: nothing is written, the number is the user's.
-    await site.call("number", "set_value", f"number.{W}charging_current_limit", value=10)
+    await site.call("number", "set_value", f"number.{W}current_limit", value=10)
     await site.run(10)
     assert site.limit == 10
     await site.call("switch", "turn_on", f"switch.{W}surplus_charging")
@@ -124,7 +124,7 @@ async def test_modes_and_switch(hass: HomeAssistant, site: Site) -> None:
     site.model.pv_override = 0.0
     await site.run(4)
     assert site.limit == 6  # never below the minimum, grid tops up
-    await site.call("number", "set_value", f"number.{W}minimum_current", value=8)
+    await site.call("number", "set_value", f"number.{W}min_current", value=8)
     await site.run(2)
     assert site.limit == 8
 
@@ -133,7 +133,7 @@ async def test_current_limit_by_hand(
     hass: HomeAssistant, site: Site, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Refused while surplus charging is on; the user's own values never look foreign."""
-    number = f"number.{W}charging_current_limit"
+    number = f"number.{W}current_limit"
     switch = f"switch.{W}surplus_charging"
     site.charger.plug_in(CarConfig(tag=None))
     await site.call("switch", "turn_on", switch)
@@ -217,7 +217,7 @@ async def test_session_limit_for_a_profiled_vehicle(hass: HomeAssistant, site: S
     assert site.state("active_vehicle") == "Maria"
     assert site.limit == 16
     await site.call(
-        "number", "set_value", f"number.{W}session_energy_limit", value=0.5
+        "number", "set_value", f"number.{W}energy_limit", value=0.5
     )  # kWh, for the running session
     await site.run(120)
     assert site.limit == 0

@@ -1,6 +1,8 @@
 """Pure helpers of scripts/demo (the demo itself runs as ``scripts/demo --check``)."""
 
 import argparse
+import json
+import re
 import socket
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,16 +12,21 @@ import pytest
 import yaml
 from homeassistant.components.lovelace import CONFIG_SCHEMA as LOVELACE_SCHEMA
 from homeassistant.components.onboarding.const import STEPS
+from homeassistant.util import slugify
 
 from demo import checks
 from demo.config import (
     CAR_TAG,
     DASHBOARD_FILENAME,
     DASHBOARD_URL_PATH,
+    DASHBOARDS,
+    HISTORY_HOURS,
     Ports,
     Timeline,
     configuration_yaml,
+    demo_dashboard,
     format_clock,
+    frontend_language,
     make_timeline,
     onboarding_storage,
     parse_clock,
@@ -31,7 +38,14 @@ from simulator.dctr import ALARM_A, DctrDevice, configure_from_args, parse_episo
 from simulator.model import SiteModel
 
 REPO = Path(__file__).resolve().parents[2]
-DASHBOARD = yaml.safe_load((REPO / "demo" / "dashboard.yaml").read_text(encoding="utf-8"))
+DASHBOARD_TEXTS = {
+    language: (REPO / "demo" / name).read_text(encoding="utf-8")
+    for language, name in DASHBOARDS.items()
+}
+DASHBOARD = yaml.safe_load(DASHBOARD_TEXTS["en"])
+DASHBOARD_DE = yaml.safe_load(DASHBOARD_TEXTS["de"])
+TRANSLATIONS = REPO / "custom_components" / "solar_wallbox" / "translations"
+DEVICE_PREFIXES = ("e3dc_s10_x_compact", "pac2200", "amtron", "doepke_dctr")
 CORE_CARDS = {
     "heading",
     "markdown",
@@ -115,6 +129,10 @@ def test_configuration() -> None:
     core = config["homeassistant"]
     assert core["time_zone"] == "Europe/Berlin"
     assert core["language"] == "en"
+    german = yaml.safe_load(configuration_yaml(Ports(18123, 15020), "Europe/Berlin", "de"))
+    assert german["homeassistant"]["language"] == "de"
+    assert {**german["homeassistant"], "language": "en"} == core
+    assert frontend_language("de")["language"] == "de"
     trusted, local = core["auth_providers"]
     assert trusted == {
         "type": "trusted_networks",
@@ -321,6 +339,9 @@ def test_launcher_options() -> None:
     assert args.start == parse_clock("10:30")
     args = build_parser().parse_args(["--check", "--speed=30", "--port=18123"])
     assert (args.check, args.speed, args.port) == (True, 30, 18123)
+    assert args.language == "en"
+    assert build_parser().parse_args(["--language", "de"]).language == "de"
+    assert set(DASHBOARDS) == set(checks.LANGUAGES)
 
 
 def test_no_gauge_of_a_state_that_can_be_unknown() -> None:
@@ -359,3 +380,171 @@ def test_session_clock_check() -> None:
     hours_ago = {checks.SESSION_START: state("2026-12-01T19:40:00+00:00")}
     assert checks.session_clock_problems(hours_ago, now)
     assert checks.session_clock_problems({checks.SESSION_START: state("unknown")}, now)
+
+
+# Languages ----------------------------------------------------------------------------
+
+
+def _names(language: str) -> dict[str, dict[str, str]]:
+    """platform → translation key → entity name, from the integration's translations."""
+    data = json.loads((TRANSLATIONS / f"{language}.json").read_text(encoding="utf-8"))
+    return {
+        platform: {key: entry["name"] for key, entry in entries.items() if "name" in entry}
+        for platform, entries in data["entity"].items()
+    }
+
+
+def translated_id(english: str, language: str) -> str:
+    """The entity id Home Assistant makes in `language` for the one it makes in English.
+
+    Home Assistant slugifies device name + entity name in the system language (German is
+    one of its languages with native entity ids); the entity is found by its English name,
+    placeholders ({phase}, {band}, ...) keep their (language-independent) values.
+    """
+    domain, object_id = english.split(".", 1)
+    device = next(p for p in DEVICE_PREFIXES if object_id.startswith(f"{p}_"))
+    rest = object_id[len(device) + 1 :]
+    names, local = _names("en")[domain], _names(language)[domain]
+    found = set()
+    for key, name in names.items():
+        placeholders = re.findall(r"{(\w+)}", name)
+
+        def slug(text: str, placeholders: list[str] = placeholders) -> str:
+            for placeholder in placeholders:
+                text = text.replace(f"{{{placeholder}}}", f" qq{placeholder}qq ")
+            return str(slugify(text))
+
+        pattern = re.escape(slug(name))
+        for placeholder in placeholders:
+            pattern = pattern.replace(f"qq{placeholder}qq", f"(?P<{placeholder}>[a-z0-9_]+)")
+        if match := re.fullmatch(pattern, rest):
+            translated = slug(local[key])
+            for placeholder in placeholders:
+                translated = translated.replace(f"qq{placeholder}qq", match[placeholder])
+            found.add(f"{domain}.{device}_{translated}")
+    assert len(found) == 1, (english, found)
+    return found.pop()
+
+
+def test_translated_id() -> None:
+    assert translated_id("number.amtron_current_limit", "de") == "number.amtron_stromgrenze"
+    assert translated_id("switch.amtron_surplus_charging", "de") == "switch.amtron_uberschussladen"
+    assert (
+        translated_id("sensor.doepke_dctr_residual_current_dc", "de")
+        == "sensor.doepke_dctr_differenzstrom_dc"
+    )
+    assert translated_id("sensor.pac2200_current_l1", "de") == "sensor.pac2200_strom_l1"
+    assert translated_id("sensor.amtron_charging_power", "en") == "sensor.amtron_charging_power"
+
+
+def test_localized_ids_follow_the_translations() -> None:
+    """The checks' ids in German are the ones Home Assistant makes from de.json."""
+    english = {
+        value
+        for name, value in vars(checks).items()
+        if name.isupper() and isinstance(value, str) and "." in value and "/" not in value
+    }
+    assert {checks.PV, checks.LIMIT, checks.ACKNOWLEDGE, checks.EVCCID} <= english
+    for language in checks.LANGUAGES:
+        for entity in english:
+            assert checks.localized(entity, language) == translated_id(entity, language)
+        assert set(checks.LOCALIZED_IDS[language]) <= english
+
+
+def test_checks_see_english_ids_in_any_language() -> None:
+    pv, limit = checks.localized(checks.PV, "de"), checks.localized(checks.LIMIT, "de")
+    german = {pv: state("7000"), limit: state("6"), checks.ALARM_A: state("off")}
+    assert checks.in_english(german, "de") == {
+        checks.PV: state("7000"),
+        checks.LIMIT: state("6"),
+        checks.ALARM_A: state("off"),
+    }
+    # An English id in a German instance does not count as the entity.
+    assert checks.in_english({checks.PV: state("1")}, "de") == {}
+    assert checks.in_english(german, "en") == german
+    problem = checks.value_problems({checks.LIMIT: state("3")}, set())[2]
+    assert checks.localized_text(problem, "de").startswith(f"{limit} is 3.0")
+    assert checks.localized_text(f"{checks.PV}x", "de") == f"{checks.PV}x"
+
+
+TEXT_KEYS = {"title", "heading", "name"}
+SAME_IN_BOTH = {"Solar Wallbox", "PV", "Alarm A", "Alarm B", "Solar"}
+"""Texts of the German dashboard that are the same words in English."""
+
+
+def _same_cards(english: Any, german: Any, where: str, texts: list[tuple[str, str]]) -> None:
+    """German is English with translated ids and texts; collects (English, German) texts."""
+    if isinstance(english, dict):
+        assert isinstance(german, dict), where
+        assert german.keys() == english.keys(), where
+        for key, value in english.items():
+            if key in TEXT_KEYS and isinstance(value, str):
+                assert isinstance(german[key], str), f"{where}.{key}"
+                texts.append((value, german[key]))
+            elif key == "content":
+                _same_markdown(value, german[key])
+            elif key == "entity":
+                assert german[key] == translated_id(value, "de"), f"{where}.{key}"
+            else:
+                _same_cards(value, german[key], f"{where}.{key}", texts)
+    elif isinstance(english, list):
+        assert isinstance(german, list), where
+        assert len(german) == len(english), where
+        for i, (item, other) in enumerate(zip(english, german, strict=True)):
+            _same_cards(item, other, f"{where}[{i}]", texts)
+    else:
+        assert german == english, where
+
+
+def _same_markdown(english: str, german: str) -> None:
+    """The same values (set lines, ids translated) and table rows; no English text left."""
+
+    def sets(content: str) -> list[str]:
+        return [line for line in content.splitlines() if line.startswith("{% set ")]
+
+    translated = [
+        re.sub(r"'([a-z_]+\.[a-z0-9_]+)'", lambda m: f"'{translated_id(m[1], 'de')}'", line)
+        for line in sets(english)
+    ]
+    assert sets(german) == translated
+    rows = [line for line in english.splitlines() if line.startswith("|")]
+    assert len([line for line in german.splitlines() if line.startswith("|")]) == len(rows)
+    neutral = {"%.2f", "", " ", " —", "unknown", "unavailable"}
+    words = {
+        literal
+        for literal in re.findall(r"'([^']*)'", english)
+        if literal not in neutral and not re.fullmatch(r"[a-z_]+\.[a-z0-9_]+", literal)
+    }
+    assert {"producing", " charging", " export"} <= words
+    for literal in words:
+        assert f"'{literal}'" not in german, literal
+    for phrase in ("without the car", "**Battery**", "**House**", "**Car**", "**Grid**"):
+        assert phrase in english
+        assert phrase not in german
+
+
+def test_german_dashboard_is_the_english_one_translated() -> None:
+    """dashboard.de.yaml: the same cards and options, the German ids, German texts."""
+    texts: list[tuple[str, str]] = []
+    _same_cards(DASHBOARD, DASHBOARD_DE, "dashboard", texts)
+    assert len(texts) > 50
+    untranslated = {english for english, german in texts if english == german}
+    assert untranslated <= SAME_IN_BOTH
+    assert checks.dashboard_entities(DASHBOARD_DE) == {
+        translated_id(entity, "de") for entity in checks.dashboard_entities(DASHBOARD)
+    }
+
+
+def test_demo_dashboard_shortens_every_history_graph() -> None:
+    """The demo's copy: every history graph spans HISTORY_HOURS, nothing else changes."""
+    assert 0 < HISTORY_HOURS < 1
+    for text in DASHBOARD_TEXTS.values():
+        original, written = yaml.safe_load(text), yaml.safe_load(demo_dashboard(text))
+        graphs = [c for c in cards(original["views"]) if c["type"] == "history-graph"]
+        assert graphs
+        assert all("hours_to_show" in graph for graph in graphs)
+        for graph in graphs:
+            graph["hours_to_show"] = HISTORY_HOURS
+        assert written == original
+    with pytest.raises(ValueError, match="hours_to_show"):
+        demo_dashboard("title: x\n")
