@@ -708,7 +708,8 @@ def optimum_summary(
         min_off_s=MIN_ON_OFF_S,
     )
     top = float(optimum.max_car_kwh(inputs))
-    wanted = sorted({round(min(e, top), 3) for e in energies if e > 0})
+    # Rounded down: the bound at a slightly smaller energy still holds at the real one.
+    wanted = sorted({math.floor(min(e, top) * 1000) / 1000 for e in energies if e > 0})
     if points:
         wanted = sorted({*wanted, *(round(top * (i + 1) / points, 3) for i in range(points))})
     store = optimum.OptimumCache(cache) if cache is not None else None
