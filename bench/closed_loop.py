@@ -1081,6 +1081,11 @@ def write_plots(results: Sequence[DayResult], directory: Path) -> list[Path] | s
                 label="perfect-foresight optimum (bound)",
             )
         left.axvline(first.b1_kwh, color="gold", lw=2, ls="--", label="B1: most solar")
+        # The interesting part: up to the largest car energy a strategy or B1 reached.
+        right_edge = max([first.b1_kwh, *(m.car_kwh for m in first.metrics)]) * 1.15 + 0.5
+        top_edge = max(m.extra_import_kwh for m in first.metrics if m.car_kwh <= right_edge)
+        left.set_xlim(0, right_edge)
+        left.set_ylim(-0.05 * (top_edge + 0.5), top_edge * 1.15 + 0.5)
         left.set_xlabel("car energy (kWh)")
         left.set_ylabel("extra grid import (kWh)")
         left.set_title(f"{name}: settings swept, ★ = defaults")

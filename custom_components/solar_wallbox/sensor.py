@@ -163,7 +163,7 @@ def _thresholds(manager: ChargingManager) -> dict[str, Any]:
         "start_energy": round(decision.start_energy, 1) if decision else None,
         "stop_energy": round(decision.stop_energy, 1) if decision else None,
         "start_threshold": manager.settings.start_energy,
-        "stop_threshold": manager.settings.stop_energy,
+        "stop_threshold": round(manager.controller.stop_threshold, 1),
         "phases": decision.phases if decision else None,
     }
 

@@ -161,6 +161,29 @@ def test_stops_after_deficit_energy_and_min_on_time() -> None:
     assert d.stopped or d.reason is Reason.WAITING_FOR_SURPLUS
 
 
+def test_stop_energy_rises_as_the_start_budget_is_used() -> None:
+    """With half of the day's starts used, a session holds through twice the deficit
+    energy; with one start left, through the budget times the Stop energy."""
+    settings = Settings(start_energy=30, stop_energy=50, hysteresis=200, daily_start_budget=4)
+    loop = Loop(settings)
+    assert loop.ctl.stop_threshold == 50
+    loop.step(0)  # the first decision sets the day
+    loop.ctl.starts_today = 1  # this session will be the second start
+    run(loop, 6000, 200)
+    assert loop.ctl.starts_today == 2
+    assert loop.ctl.stop_threshold == 100
+    # 3140 W deficit: 50 Wh take about 57 s, 100 Wh about 115 s.
+    d = run(loop, 1000, 70)
+    assert d.current == 6
+    assert d.reason is Reason.HOLDING_MIN
+    d = run(loop, 1000, 60)
+    assert loop.limit == 0
+    loop.ctl.starts_today = 3
+    assert loop.ctl.stop_threshold == 200
+    loop.ctl.starts_today = 4
+    assert loop.ctl.stop_threshold == 200  # budget used up: no more starts anyway
+
+
 def test_min_on_time_holds_a_fresh_start() -> None:
     loop = Loop(Settings(min_on_time=600))
     run(loop, 6000, 200)

@@ -113,6 +113,19 @@ class SurplusController:
         """The current written last (None before the first write)."""
         return self._last_written
 
+    @property
+    def stop_threshold(self) -> float:
+        """The stop energy (Wh) a running session must collect before it stops: the option
+        Stop energy, raised as the day's start budget is used up so that the last starts
+        are not spent on short dips and the car is not locked out for the rest of the day
+        (README.md, "Stop on energy"): × budget ÷ starts left, × 2 after half of them."""
+        s = self.settings
+        budget = s.daily_start_budget
+        left = budget - self.starts_today
+        if budget <= 0 or left >= budget:
+            return s.stop_energy
+        return s.stop_energy * budget / max(left, 1)
+
     def record_write(self, now: datetime, current: int) -> None:
         """The caller wrote ``current`` to the wallbox (and read it back)."""
         self._last_written = current
@@ -266,11 +279,12 @@ class SurplusController:
 
         deficit = min_power - (available + battery_help)
         # Capped at the threshold (as the start energy), and a stop needs a deficit now.
-        self.stop_energy = min(s.stop_energy, max(0.0, self.stop_energy + deficit * dt / WH))
+        threshold = self.stop_threshold
+        self.stop_energy = min(threshold, max(0.0, self.stop_energy + deficit * dt / WH))
         if self.stop_energy <= 0:
             return self._finish(now, current, Reason.CHARGING_SURPLUS, wallbox, extra)
         on_for = self._seconds_since(now, self._started_at) or 0.0
-        if self.stop_energy >= s.stop_energy and deficit > 0:
+        if self.stop_energy >= threshold and deficit > 0:
             if on_for < s.min_on_time:
                 return self._finish(
                     now,
@@ -282,7 +296,7 @@ class SurplusController:
                 )
             self.stop_energy = 0.0
             return self._finish(now, 0, Reason.STOPPING, wallbox, extra)
-        countdown = (s.stop_energy - self.stop_energy) * WH / deficit if deficit > 0 else None
+        countdown = (threshold - self.stop_energy) * WH / deficit if deficit > 0 else None
         reason = Reason.HOLDING_MIN if deficit > 0 else Reason.CHARGING_SURPLUS
         return self._finish(
             now,
