@@ -19,7 +19,7 @@ bound covers, see below) whose car takes at least E kWh, counted at the wallbox 
 the sum of the car's power over the same seconds that enter the grid.
 
 Sample ``i`` of ``pv_w``/``house_w`` is the power during second ``[t0_s + i, t0_s + i + 1)``.
-The car can draw in the seconds that overlap ``[arrive_s, leave_s)``.
+The car can draw in the seconds that overlap ``[arrive_s, leave_s]`` (`DayInputs.window`).
 
 API::
 
@@ -112,6 +112,11 @@ VERSION = 1
 """Part of every cache key: raise it when the model or the formulation changes."""
 OPERATOR_MAX_A = 16.0
 """Highest current the charger offers (the operator's limit)."""
+PATTERNS_LP = 6
+"""The heuristic solves the LP of the currents for at most this many on/off patterns (in
+the order of their quick score), stopping early once a schedule is within the gap."""
+ROUNDING_S = 0.5
+"""Time the heuristic may spend on choosing whole amperes for its best on/off pattern."""
 
 type FloatArray = NDArray[np.float64]
 
@@ -163,10 +168,12 @@ class DayInputs:
 
     @property
     def window(self) -> tuple[int, int]:
-        """Sample indices ``[first, end)`` of the seconds that overlap the plug-in window."""
+        """Sample indices ``[first, end)`` of the seconds that overlap the plug-in window
+        ``[arrive_s, leave_s]``, the second that starts at `leave_s` included (the bench
+        pairs the car's last step with that sample; one second more only relaxes)."""
         n = len(self.pv_w)
         first = math.floor(self.arrive_s - self.t0_s)
-        end = math.ceil(self.leave_s - self.t0_s)
+        end = math.floor(self.leave_s - self.t0_s) + 1
         first = min(max(first, 0), n)
         return first, min(max(end, first), n)
 
@@ -679,11 +686,14 @@ def _patterns(p: _Problem, relaxed: FloatArray) -> list[NDArray[np.bool_]]:
 
 
 def _heuristic(
-    p: _Problem, relaxed_amps: FloatArray, deadline: float
+    p: _Problem, relaxed_amps: FloatArray, bound: float, deadline: float
 ) -> tuple[FloatArray, float] | None:
     """A schedule near the LP relaxation (`_patterns`): every pattern gets quick currents
-    (`_fill`), the best two the LP of their currents, rounded to the car's levels
-    (`_round`). Returns the best currents found and their objective."""
+    (`_fill`); in the order of that score, up to `PATTERNS_LP` of them the LP of their
+    currents, rounded to the car's levels (`_round`), until one is within the gap. If the
+    best is still more than the gap above `bound`, HiGHS picks the whole amperes for its
+    pattern (a small MILP without binaries, ``ROUNDING_S`` at most).
+    Returns the best currents found and their objective."""
     car = p.car
     kwh = car.kw_per_a * p.hours[list(p.grid.fine)]
     room = p.d.car_room_kwh + p.d.car_max_w / 1000.0 * p.options.fine_s / 3600.0
@@ -699,19 +709,41 @@ def _heuristic(
         if amps is not None:
             scored.append((_evaluate(p, _round(p, amps)), i, on))
     scored.sort(key=lambda item: (item[0], item[1]))
-    for _, _, on in scored[:2]:
-        if time.perf_counter() >= deadline:
+    best_on: tuple[NDArray[np.bool_], _Model, float] | None = None
+    for _, _, on in scored[:PATTERNS_LP]:
+        if time.perf_counter() >= deadline or (
+            best is not None and best[1] - bound <= p.options.gap_kwh
+        ):
             break
         model = _model(p, on)
         result = _run(
             model, integral=False, time_limit_s=deadline - time.perf_counter(), rel_gap=1e-4
         )
-        if result.x is None:
+        if result.x is None or (best is not None and result.fun - p.offset >= best[1]):
             continue
         amps = _round(p, np.where(on, _amps(model, p, result.x), 0.0))
         value = _evaluate(p, amps)
         if best is None or value < best[1]:
             best = (amps, value)
+            best_on = (on, model, float(result.fun) - p.offset)
+    if (
+        best is not None
+        and best_on is not None
+        and p.options.integer_current
+        and best[1] - bound > p.options.gap_kwh
+        and best[1] - best_on[2] > 1e-6  # rounding cost something
+        and deadline - time.perf_counter() > 0.1
+    ):
+        on, model, _ = best_on
+        result = _run(
+            model,
+            integral=True,
+            time_limit_s=min(ROUNDING_S, deadline - time.perf_counter()),
+            rel_gap=p.options.gap_kwh / max(best[1] + p.offset, 1.0),
+        )
+        if result.x is not None and float(result.fun) - p.offset < best[1]:
+            amps = np.where(on, _amps(model, p, result.x), 0.0)  # (evaluated again below)
+            best = (amps, _evaluate(p, amps))
     return best
 
 
@@ -744,9 +776,13 @@ def optimum(
         return OptimumPoint(car_kwh, -math.inf, None, time.perf_counter() - started, "limit")
     any_controller = float(relaxed.fun) - p.offset if relaxed.status == 0 else -math.inf
     bound = any_controller
-    best = _heuristic(p, _amps(relaxed_model, p, relaxed.x), deadline)
+    # The heuristic gets at most half of the time, the MILP the rest.
+    halfway = started + options.time_limit_s / 2.0
+    best = _heuristic(p, _amps(relaxed_model, p, relaxed.x), bound, halfway)
     amps, primal = best if best is not None else (None, None)
-    if primal is None or primal - bound > options.gap_kwh:
+    if (primal is None or primal - bound > options.gap_kwh) and (
+        deadline - time.perf_counter() > 0.1
+    ):
         model = _model(p)
         scale = max((primal if primal is not None else greedy_no_car_kwh(d) + car_kwh), 0.0)
         result = _run(

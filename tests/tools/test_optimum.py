@@ -53,8 +53,9 @@ def window_day(
     soc_pct: float = 5.0,
     **car: float,
 ) -> DayInputs:
-    """A day with the car plugged in exactly while `surplus_w` (per second) lasts; PV equals
-    the house before and after, so nothing is imported or exported there."""
+    """A day with the car plugged in exactly while `surplus_w` (per second) lasts (the
+    window includes the second that starts at `leave_s`); PV equals the house before and
+    after, so nothing is imported or exported there."""
     pv = [house_w] * before_s + [house_w + s for s in surplus_w] + [house_w] * after_s
     values: dict[str, float] = {
         "phases": 3,
@@ -72,7 +73,7 @@ def window_day(
         battery=battery,
         soc_pct=soc_pct,
         arrive_s=float(before_s),
-        leave_s=float(before_s + len(surplus_w)),
+        leave_s=float(before_s + len(surplus_w) - 1),  # its second included: the window
         phases=int(values["phases"]),
         max_current_a=values["max_current_a"],
         car_room_kwh=values["car_room_kwh"],
