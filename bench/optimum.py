@@ -115,6 +115,8 @@ OPERATOR_MAX_A = 16.0
 PATTERNS_LP = 6
 """The heuristic solves the LP of the currents for at most this many on/off patterns (in
 the order of their quick score), stopping early once a schedule is within the gap."""
+ROUNDING_KWH = 0.005
+"""Energies up to this much above `max_car_kwh` are solved at `max_car_kwh`."""
 ROUNDING_S = 0.5
 """Time the heuristic may spend on choosing whole amperes for its best on/off pattern."""
 
@@ -764,9 +766,12 @@ def optimum(
         seconds = time.perf_counter() - started
         return OptimumPoint(car_kwh, math.inf, None, seconds, "infeasible", (), math.inf)
 
-    if car_kwh > max_car_kwh(d) + 1e-9:
+    top = max_car_kwh(d)
+    if car_kwh > top + ROUNDING_KWH:
         return infeasible()
-    p = _problem(d, max(car_kwh, 0.0), options)
+    # A little more than the car can take at all (an energy rounded up) is solved at the
+    # maximum: no controller delivers more, so any value bounds it.
+    p = _problem(d, min(max(car_kwh, 0.0), top), options)
     deadline = started + options.time_limit_s
     relaxed_model = _model(p, min_times=False)
     relaxed = _run(relaxed_model, integral=False, time_limit_s=options.time_limit_s, rel_gap=0)
