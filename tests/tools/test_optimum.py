@@ -163,6 +163,9 @@ def test_exact_surplus_is_free_and_more_costs_exactly_the_extra() -> None:
     # Full power all the time: everything above the surplus is imported.
     top = max_car_kwh(d)
     assert optimum(d, top).objective_kwh == pytest.approx(top - 0.69, abs=TOL)
+    rounded_up = optimum(d, top + 0.001)  # e.g. an energy rounded to Wh
+    assert rounded_up.car_kwh == top + 0.001
+    assert rounded_up.objective_kwh == pytest.approx(top - 0.69, abs=TOL)
     impossible = optimum(d, top + 0.01)
     assert impossible.status == "infeasible"
     assert impossible.objective_kwh == math.inf
