@@ -302,13 +302,7 @@ class SiteModel:
 
     def step(self, dt_s: float) -> None:
         """Advance the model by `dt_s` simulated seconds and integrate the energies."""
-        if dt_s < 0:
-            raise ValueError("dt_s must not be negative")
-        self.elapsed_s += dt_s
-        self.t_s += dt_s
-        while self.t_s >= DAY_S:
-            self.t_s -= DAY_S
-            self.day_start += DAY_S
+        self._advance_clock(dt_s)
         self._step_clouds(dt_s)
         self._step_appliances(dt_s)
         for stepper in self.steppers:
@@ -319,13 +313,7 @@ class SiteModel:
     def step_weather(self, dt_s: float) -> None:
         """Only the clock, the clouds and the appliances of `step` (the same random draws):
         for recording a day's PV and household load; no battery, loads or counters."""
-        if dt_s < 0:
-            raise ValueError("dt_s must not be negative")
-        self.elapsed_s += dt_s
-        self.t_s += dt_s
-        while self.t_s >= DAY_S:
-            self.t_s -= DAY_S
-            self.day_start += DAY_S
+        self._advance_clock(dt_s)
         self._step_clouds(dt_s)
         self._step_appliances(dt_s)
 
@@ -335,13 +323,7 @@ class SiteModel:
         recorded day this way). Steppers, the battery and the counters run as in `step`."""
         if self.pv_override is None or self.house_override is None:
             raise ValueError("step_pinned needs pv_override and house_override")
-        if dt_s < 0:
-            raise ValueError("dt_s must not be negative")
-        self.elapsed_s += dt_s
-        self.t_s += dt_s
-        while self.t_s >= DAY_S:
-            self.t_s -= DAY_S
-            self.day_start += DAY_S
+        self._advance_clock(dt_s)
         for stepper in self.steppers:
             stepper(dt_s)
         self._step_battery(dt_s)
@@ -419,8 +401,13 @@ class SiteModel:
         energy.grid_import_wh, energy.grid_export_wh = imported, exported
         energy.battery_charge_wh, energy.battery_discharge_wh = charged, discharged
         self.pv_override, self.house_override = p, h
-        self.elapsed_s += count
-        self.t_s += count
+        self._advance_clock(float(count))
+
+    def _advance_clock(self, dt_s: float) -> None:
+        if dt_s < 0:
+            raise ValueError("dt_s must not be negative")
+        self.elapsed_s += dt_s
+        self.t_s += dt_s
         while self.t_s >= DAY_S:
             self.t_s -= DAY_S
             self.day_start += DAY_S
