@@ -17,6 +17,38 @@ CONF_GRID_ENTRY: Final = "grid_entry"  # entry of the grid meter (PAC2200 or E3D
 CONF_BATTERY_ENTRY: Final = "battery_entry"  # entry of the home battery (E3DC)
 CONF_RCM_ENTRY: Final = "rcm_entry"  # entry of the residual current monitor (DCTR)
 CONF_VEHICLES: Final = "vehicles"  # vehicle profiles by RFID tag
+# Any Home Assistant entity as a source (issue 17; README.md, "Using other meters and
+# inverters"): entity ids, used where no entry of ours is linked for the role.
+CONF_GRID_POWER_ENTITY: Final = "grid_power_entity"  # W or kW, one entity for both ways
+CONF_GRID_POWER_SIGN: Final = "grid_power_sign"  # GridSign
+CONF_GRID_IMPORT_ENTITY: Final = "grid_import_entity"  # or two entities, both >= 0
+CONF_GRID_EXPORT_ENTITY: Final = "grid_export_entity"
+CONF_BATTERY_POWER_ENTITY: Final = "battery_power_entity"
+CONF_BATTERY_POWER_SIGN: Final = "battery_power_sign"  # BatterySign
+CONF_BATTERY_SOC_ENTITY: Final = "battery_soc_entity"
+CONF_PV_POWER_ENTITY: Final = "pv_power_entity"  # shown only
+CONF_PHASE_CURRENT_ENTITIES: Final = "phase_current_entities"  # three, L1..L3 (A)
+CONF_DIMMING_ENTITY: Final = "dimming_entity"  # §14a: binary_sensor, switch, input_boolean
+CONF_CURTAILMENT_ENTITY: Final = "curtailment_entity"  # binary sensor: feed-in curtailed
+# Grid connection limits (controller settings of the same name, charging/model.py).
+CONF_FUSE_CURRENT: Final = "fuse_current"  # A per phase; 0 = no limit
+CONF_FUSE_MARGIN: Final = "fuse_margin"  # A
+CONF_DIMMING_POWER: Final = "dimming_power"  # W
+
+
+class GridSign(StrEnum):
+    """How a grid power entity counts."""
+
+    IMPORT_POSITIVE = "import_positive"
+    EXPORT_POSITIVE = "export_positive"
+
+
+class BatterySign(StrEnum):
+    """How a battery power entity counts."""
+
+    CHARGE_POSITIVE = "charge_positive"
+    DISCHARGE_POSITIVE = "discharge_positive"
+
 
 DEFAULT_PORT: Final = 502
 DEFAULT_UNIT_ID: Final = 1

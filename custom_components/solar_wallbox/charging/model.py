@@ -45,6 +45,11 @@ class Reason(StrEnum):
     HOLDING_MIN = "holding_min"
     MIN_ON_TIME = "min_on_time"
     STOPPING = "stopping"
+    # Grid connection limits (README.md, "Grid connection limits"): they cap the current in
+    # every mode and are reported when they are what holds it down.
+    FUSE_LIMIT = "fuse_limit"  # the main fuse minus its margin leaves no more on a phase
+    GRID_DIMMED = "grid_dimmed"  # §14a EnWG: the grid operator dims the charger
+    CURTAILMENT_PROBE = "curtailment_probe"  # the inverter is curtailed: probing upward
 
 
 # Reasons for which the controller lowers the current to 0 for safety.
@@ -85,6 +90,12 @@ class Settings:
     min_current: int = 6
     max_current: int = 16
     min_charging_power: float = 0.0  # W; 0 = min_current × voltage × phases
+    # Grid connection (0 = no fuse limit): A per phase of the main fuse and the margin
+    # kept below it; while the grid operator dims (§14a EnWG) the car gets at most
+    # dimming_power (W, 4.2 kW: the legal minimum a dimmed device keeps).
+    fuse_current: float = 0.0
+    fuse_margin: float = 2.0
+    dimming_power: float = 4200.0
     # W kept flowing into the grid as a margin (negative: that much import is accepted);
     # available power = car power − grid power − grid target + battery term.
     grid_target: float = 0.0
@@ -129,6 +140,10 @@ class SiteInput:
     battery_power: float | None = None  # + charging, − discharging
     battery_soc: float | None = None
     pv_power: float | None = None
+    # A per phase L1..L3 at the grid connection (magnitudes; None = the meter gives none).
+    phase_currents: tuple[float, float, float] | None = None
+    dimmed: bool | None = None  # §14a EnWG dimming signal on (None = no signal linked)
+    curtailed: bool | None = None  # the inverter curtails its feed-in (None = unknown)
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,3 +216,7 @@ class Decision:
     started: bool = False  # this decision starts a charging period
     stopped: bool = False  # this decision ends one
     overwritten: bool = False  # the wallbox holds another limit than the one written last
+    # The grid connection's caps this decision (A; None = no cap), whether or not they are
+    # what held the current down: the fuse's room on the car's phases, the §14a cap.
+    fuse_cap: int | None = None
+    dimming_cap: int | None = None
