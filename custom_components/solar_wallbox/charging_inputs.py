@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from homeassistant.config_entries import ConfigEntryState
 
 from .charging.model import RcmInput, SiteInput, WallboxInput
+from .charging_limits import GridLimits
 from .const import CONF_BATTERY_ENTRY, CONF_GRID_ENTRY, CONF_RCM_ENTRY
 from .drivers.dctr_bands import BAND_LABELS
 
@@ -37,6 +38,7 @@ class SiteSources:
         """Links from ``entry``'s options (they may load, unload or reload at any time)."""
         self.hass = hass
         self.entry = entry
+        self.limits = GridLimits(hass, entry)  # phase currents, §14a, curtailment
 
     def linked(self, key: str) -> SolarWallboxConfigEntry | None:
         """The loaded entry linked under ``key``, if any."""
@@ -65,13 +67,14 @@ class SiteSources:
         if battery is None:
             # The grid meter itself when it is also the home battery (an E3DC).
             battery = grid_entry.runtime_data.battery()
-        return SiteInput(
+        site = SiteInput(
             measured_at=measured_at,
             grid_power=float(grid_power),
             battery_power=battery.power if battery else None,
             battery_soc=battery.soc if battery else None,
             pv_power=battery.pv_power if battery else None,
         )
+        return self.limits.apply(site)
 
     def rcm(self) -> RcmInput | None:
         """The residual current state; a monitor linked but not loaded counts as stale."""

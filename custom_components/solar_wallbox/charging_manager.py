@@ -63,6 +63,7 @@ DIAGNOSTICS_UNITS: Final = {
     "site.battery_power": "W (+ charging)",
     "site.battery_soc": "%",
     "site.pv_power": "W",
+    "site.phase_currents": "A per phase",
     "wallbox.power": "W",
     "wallbox.currents": "A per phase",
     "wallbox.current_limit": "A",
@@ -90,6 +91,7 @@ OPTION_SETTINGS: Final = (
     "idle_current",
     "initial_current",
     "initial_duration",
+    *("fuse_current", "fuse_margin", "dimming_power"),  # grid connection (charging_limits.py)
 )
 
 
@@ -198,6 +200,7 @@ class ChargingManager:
             async_track_time_interval(self.hass, self._async_tick, TICK, name="surplus tick")
         )
         self.entry.async_on_unload(self._detach_grid)
+        self.entry.async_on_unload(self.sources.limits.follow(self._on_grid_reading))
         self._attach_grid()
 
     @callback
@@ -392,6 +395,7 @@ class ChargingManager:
         self._log(decision, wallbox)
         self.decision = decision
         self._record(now, decision, site, wallbox)
+        self.sources.limits.after_decision(now, decision, site)
 
     def _record(
         self, now: datetime, decision: Decision, site: SiteInput | None, wallbox: WallboxInput
@@ -578,6 +582,7 @@ class ChargingManager:
                 "setpoint": self.controller.setpoint,
             },
             "stored_state": self.memory().to_json(),
+            "grid_limits": self.sources.limits.diagnostics(),
             "changes": list(self.changes),
             "decisions": list(self.history),
         }

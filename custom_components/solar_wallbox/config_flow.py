@@ -10,13 +10,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import voluptuous as vol
+from homeassistant.components.sensor import SensorDeviceClass
 from homeassistant.config_entries import ConfigFlow, ConfigFlowResult, OptionsFlow
-from homeassistant.const import CONF_HOST, CONF_PORT
+from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT, CONF_HOST, CONF_PORT
 from homeassistant.core import callback
 from homeassistant.data_entry_flow import AbortFlow
 from homeassistant.helpers.selector import (
     ConfigEntrySelector,
     ConfigEntrySelectorConfig,
+    EntitySelector,
+    EntitySelectorConfig,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
@@ -25,14 +28,21 @@ from homeassistant.helpers.selector import (
     SelectSelectorConfig,
     TextSelector,
 )
+from homeassistant.util.unit_conversion import ElectricCurrentConverter
 
 from . import devices
 from .charging.model import ChargeMode, Settings, UnknownTagPolicy
 from .const import (
     CONF_BATTERY_ENTRY,
+    CONF_CURTAILMENT_ENTITY,
     CONF_DEVICE_TYPE,
+    CONF_DIMMING_ENTITY,
+    CONF_DIMMING_POWER,
+    CONF_FUSE_CURRENT,
+    CONF_FUSE_MARGIN,
     CONF_GRID_ENTRY,
     CONF_MAX_CURRENT,
+    CONF_PHASE_CURRENT_ENTITIES,
     CONF_RCM_ENTRY,
     CONF_SCAN_INTERVAL,
     CONF_UNIT_ID,
@@ -333,6 +343,18 @@ SURPLUS_PAGES: dict[str, tuple[str, ...]] = {
         "initial_duration",
     ),
 }
+# The grid connection's options (charging_limits.py): numbers, then entities by the
+# domains they may be from.
+GRID_NUMBERS: dict[str, NumberSelector] = {
+    CONF_FUSE_CURRENT: _number(0, 400, 1, "A"),
+    CONF_FUSE_MARGIN: _number(0, 50, 0.5, "A"),
+    CONF_DIMMING_POWER: _number(0, 22000, 100, "W"),
+}
+GRID_ENTITIES: dict[str, tuple[str, ...]] = {
+    CONF_PHASE_CURRENT_ENTITIES: ("sensor",),
+    CONF_DIMMING_ENTITY: ("binary_sensor", "switch", "input_boolean"),
+    CONF_CURTAILMENT_ENTITY: ("binary_sensor",),
+}
 # The vehicle's charge mode "follow the charge mode select" (stored as no mode).
 FOLLOW_MODE = "follow"
 VEHICLE_FIELDS = (
@@ -365,7 +387,7 @@ class SolarWallboxOptionsFlow(OptionsFlow):
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Device options, or for the wallbox a menu of the option pages."""
         if devices.spec_for(self._device_type).wallbox:
-            options = ["device", "surplus", "add_vehicle"]
+            options = ["device", "surplus", "grid_connection", "add_vehicle"]
             if self._current().get(CONF_VEHICLES):
                 options += ["edit_vehicle", "remove_vehicle"]
             return self.async_show_menu(step_id="init", menu_options=options)
@@ -464,6 +486,63 @@ class SolarWallboxOptionsFlow(OptionsFlow):
             else:
                 fields[vol.Required(key, default=defaults[key])] = SURPLUS_NUMBERS[key]
         return vol.Schema(fields)
+
+    async def async_step_grid_connection(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The grid connection: main fuse, phase currents, §14a dimming, curtailment."""
+        errors: dict[str, str] = {}
+        if user_input is not None and not _not_finite(user_input, errors):
+            self._check_grid_connection(user_input, errors)
+            if not errors:
+                current = self._current()
+                for key in GRID_ENTITIES:
+                    current.pop(key, None)  # an entity left empty is removed
+                current.update({k: float(v) for k, v in user_input.items() if k in GRID_NUMBERS})
+                current.update({k: v for k, v in user_input.items() if k in GRID_ENTITIES and v})
+                return self.async_create_entry(data=current)
+        defaults = {**dataclasses.asdict(Settings()), **self._current(), **(user_input or {})}
+        fields: dict[Any, Any] = {
+            vol.Required(key, default=defaults[key]): selector
+            for key, selector in GRID_NUMBERS.items()
+        }
+        for key, domains in GRID_ENTITIES.items():
+            config = EntitySelectorConfig(domain=list(domains))
+            if key == CONF_PHASE_CURRENT_ENTITIES:
+                config = EntitySelectorConfig(
+                    domain="sensor", device_class=SensorDeviceClass.CURRENT, multiple=True
+                )
+            fields[vol.Optional(key, description={"suggested_value": defaults.get(key)})] = (
+                EntitySelector(config)
+            )
+        return self.async_show_form(
+            step_id="grid_connection", data_schema=vol.Schema(fields), errors=errors
+        )
+
+    def _check_grid_connection(self, user_input: dict[str, Any], errors: dict[str, str]) -> None:
+        """Translated errors: a margin that leaves no room, phase sensors that do not fit.
+
+        The entity selectors refuse entities of other domains themselves.
+        """
+        fuse = float(user_input.get(CONF_FUSE_CURRENT) or 0)
+        if fuse > 0 and float(user_input.get(CONF_FUSE_MARGIN) or 0) >= fuse:
+            errors[CONF_FUSE_MARGIN] = "margin_not_below_fuse"
+        phases = user_input.get(CONF_PHASE_CURRENT_ENTITIES) or []
+        if phases:
+            if len(phases) != 3 or len(set(phases)) != 3:
+                errors[CONF_PHASE_CURRENT_ENTITIES] = "three_phase_entities"
+            elif not all(self._is_current(entity_id) for entity_id in phases):
+                errors[CONF_PHASE_CURRENT_ENTITIES] = "phase_entity_not_current"
+
+    def _is_current(self, entity_id: str) -> bool:
+        """A sensor whose unit is a current (A or mA: the controller converts)."""
+        state = self.hass.states.get(entity_id)
+        return (
+            entity_id.startswith("sensor.")
+            and state is not None
+            and state.attributes.get(ATTR_UNIT_OF_MEASUREMENT)
+            in ElectricCurrentConverter.VALID_UNITS
+        )
 
     def _entry_is(self, entry_id: str, allowed: tuple[DeviceType, ...]) -> bool:
         entry = self.hass.config_entries.async_get_entry(entry_id)

@@ -111,3 +111,6 @@ EVENT_CHARGING_STARTED: Final = f"{DOMAIN}_charging_started"
 EVENT_CHARGING_STOPPED: Final = f"{DOMAIN}_charging_stopped"
 EVENT_RCM_ALARM: Final = f"{DOMAIN}_rcm_alarm"
 EVENT_RCM_LINK: Final = f"{DOMAIN}_rcm_link"
+# Grid connection limits (charging_limits.py): state "started" / "ended".
+EVENT_GRID_DIMMING: Final = f"{DOMAIN}_grid_dimming"  # §14a dimming of the charger
+EVENT_FUSE_LIMIT: Final = f"{DOMAIN}_fuse_limit"  # the main fuse holds the current down

@@ -1,4 +1,4 @@
-"""Logbook entries for charging starts/stops and residual current alarms.
+"""Logbook entries for charging starts/stops, residual current alarms and grid limits.
 
 Home Assistant has no translations for logbook text, so the lines are built from what is
 translated already: the decision reasons (entity.sensor.decision_reason.state), the device
@@ -22,6 +22,8 @@ from .const import (
     DOMAIN,
     EVENT_CHARGING_STARTED,
     EVENT_CHARGING_STOPPED,
+    EVENT_FUSE_LIMIT,
+    EVENT_GRID_DIMMING,
     EVENT_RCM_ALARM,
     EVENT_RCM_LINK,
 )
@@ -57,6 +59,8 @@ def describe(hass: HomeAssistant, event: Event) -> dict[str, str]:
         arrow = "▶" if event.event_type == EVENT_CHARGING_STARTED else "■"
         message = f"{arrow} {data.get('current')} A{vehicle}: {reason_text}"
         return {LOGBOOK_ENTRY_NAME: name, LOGBOOK_ENTRY_MESSAGE: message}
+    if event.event_type in (EVENT_GRID_DIMMING, EVENT_FUSE_LIMIT):
+        return _describe_limit(hass, event)
     if event.event_type == EVENT_RCM_ALARM:
         alarm = str(data.get("alarm"))
         raised = data.get("state") == "raised"
@@ -71,6 +75,26 @@ def describe(hass: HomeAssistant, event: Event) -> dict[str, str]:
     return {LOGBOOK_ENTRY_NAME: RCM_NAME, LOGBOOK_ENTRY_MESSAGE: message}
 
 
+def _describe_limit(hass: HomeAssistant, event: Event) -> dict[str, str]:
+    """§14a dimming or the fuse limit started/ended: the trigger's name and the numbers."""
+    data = event.data
+    name = _text(hass, "entity", "switch.surplus_charging.name", "Surplus charging")
+    prefix = "grid_dimming" if event.event_type == EVENT_GRID_DIMMING else "fuse_limit"
+    key = f"{prefix}_{'started' if data.get('state') == 'started' else 'ended'}"
+    what = _text(hass, "device_automation", f"trigger_type.{key}", key)
+    details = [f"{data['current']} A"] if data.get("current") is not None else []
+    if data.get("cap") is not None:
+        details.append(f"≤ {data['cap']} A")
+    if prefix == "grid_dimming" and data.get("state") == "started":
+        details.append(f"{data.get('dimming_power', 0):.0f} W")
+    if data.get("signal") not in (None, "on", "off"):
+        details.append(str(data["signal"]))  # the signal is lost: dimmed to be safe
+    if phases := data.get("phase_currents"):
+        details.append(" / ".join(f"{value:.1f}" for value in phases) + " A")
+    message = f"{what} ({', '.join(details)})" if details else what
+    return {LOGBOOK_ENTRY_NAME: name, LOGBOOK_ENTRY_MESSAGE: message}
+
+
 @callback
 def async_describe_events(
     hass: HomeAssistant,
@@ -82,5 +106,7 @@ def async_describe_events(
         EVENT_CHARGING_STOPPED,
         EVENT_RCM_ALARM,
         EVENT_RCM_LINK,
+        EVENT_GRID_DIMMING,
+        EVENT_FUSE_LIMIT,
     ):
         async_describe_event(DOMAIN, event_type, lambda event: describe(hass, event))

@@ -334,4 +334,6 @@ SPEC = DeviceSpec[E3dcClient, E3dcIdentity, E3dcData](
     entities={Platform.BINARY_SENSOR: _binary_sensors, Platform.SENSOR: _sensors},
     grid_power=lambda data: float(data.grid_power),
     battery=_battery,
+    # EMS status bit 4: the feed-in is curtailed (the grid shows no more surplus).
+    curtailed=lambda data: data.ems_flag(EmsStatus.CURTAILMENT_ACTIVE),
 )

@@ -356,6 +356,14 @@ def _sensors(device: Pac2200Runtime) -> Iterable[Entity]:
         yield DeviceSensor(device.coordinator, device.device_info, description)
 
 
+def _phase_currents(data: Pac2200Data) -> tuple[float, float, float] | None:
+    """The three phase currents (A, magnitudes); None when one is not readable."""
+    l1, l2, l3 = data.current_l1, data.current_l2, data.current_l3
+    if l1 is None or l2 is None or l3 is None:
+        return None
+    return abs(l1), abs(l2), abs(l3)
+
+
 SPEC = DeviceSpec[Pac2200Client, Pac2200Identity, Pac2200Data](
     device_type=DeviceType.PAC2200,
     default_unit_id=DEFAULT_UNIT_ID,
@@ -366,4 +374,5 @@ SPEC = DeviceSpec[Pac2200Client, Pac2200Identity, Pac2200Data](
     entities={Platform.SENSOR: _sensors},
     # The meter sits at the grid connection: active power + import, − export.
     grid_power=lambda data: data.active_power_total,
+    phase_currents=_phase_currents,
 )

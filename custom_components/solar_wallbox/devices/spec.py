@@ -76,6 +76,11 @@ class DeviceSpec[ClientT: DeviceClient[Any, Any], IdentityT, DataT]:
     # Roles: the grid power (W, + import) of a grid meter; the home battery's state.
     grid_power: Callable[[DataT], float | None] | None = None
     battery: Callable[[DataT], BatteryState | None] | None = None
+    # Grid connection limits (charging_limits.py), optional on a grid meter or home
+    # battery: A per phase L1..L3 at the grid connection (None: not in this reading), and
+    # whether the inverter curtails its feed-in.
+    phase_currents: Callable[[DataT], tuple[float, float, float] | None] | None = None
+    curtailed: Callable[[DataT], bool | None] | None = None
     residual_current_monitor: bool = False
     wallbox: bool = False
     # Before the platforms (the charging manager), after them (the device exists in the
