@@ -1,7 +1,7 @@
 """Grid connection limits in Home Assistant: the fuse's phase currents, §14a, curtailment.
 
 The controller (charging/) caps the current from three site inputs (README.md, "Grid
-connection settings"); this module reads them where the home has them:
+connection limits"); this module reads them where the home has them:
 
 - ``phase_currents``: the linked grid meter's phase currents (the PAC2200's L1..L3) when
   its device gives them, else three current sensors (A or mA, converted with Home
@@ -235,8 +235,11 @@ class GridLimits:
     # -- after each decision --------------------------------------------------------------
 
     def after_decision(self, now: datetime, decision: Decision, site: SiteInput | None) -> None:
-        """Events on transitions and the repair issues (the manager calls this each time)."""
-        dimmed = bool(self.dimmed())
+        """Events on transitions and the repair issues (the manager calls this each time).
+
+        The dimming state is the one the decision saw (a fresh read without a site).
+        """
+        dimmed = bool(site.dimmed if site is not None else self.dimmed())
         if dimmed != bool(self._dimmed):
             signal = self.dimming_signal()
             self._fire(
