@@ -68,6 +68,7 @@ ISSUE_DIMMING_UNAVAILABLE: Final = "dimming_signal_unavailable"
 LIMIT_REPAIR_AFTER: Final = timedelta(minutes=1)
 PHASES: Final = 3
 DEFAULTS: Final = Settings()
+SIGNAL_MISSING: Final = "missing"  # the dimming entity is not in the state machine
 
 
 def current_in_amperes(state: State | None) -> float | None:
@@ -201,7 +202,7 @@ class GridLimits:
         if entity_id is None:
             return None
         state = self.hass.states.get(entity_id)
-        return state.state if state is not None else "missing"
+        return state.state if state is not None else SIGNAL_MISSING
 
     def dimmed(self) -> bool | None:
         """True while the grid operator dims (or its signal is lost); None without one."""
@@ -240,8 +241,11 @@ class GridLimits:
         The dimming state is the one the decision saw (a fresh read without a site).
         """
         dimmed = bool(site.dimmed if site is not None else self.dimmed())
-        if dimmed != bool(self._dimmed):
-            signal = self.dimming_signal()
+        signal = self.dimming_signal()
+        # A signal not loaded yet (Home Assistant starting) caps the car, but gives no
+        # event until it has been seen (the repair issue follows if it never comes).
+        unseen = signal == SIGNAL_MISSING and self._dimmed is None
+        if not unseen and dimmed != bool(self._dimmed):
             self._fire(
                 EVENT_GRID_DIMMING,
                 "started" if dimmed else "ended",
@@ -255,7 +259,8 @@ class GridLimits:
                 "started" if dimmed else "ended",
                 signal,
             )
-        self._dimmed = dimmed
+        if not unseen:
+            self._dimmed = dimmed
         holding = decision.reason is Reason.FUSE_LIMIT
         if holding != self._fuse_holding:
             self._fire(

@@ -351,6 +351,22 @@ async def test_dimming_signal(hass: HomeAssistant, site: Site) -> None:
     assert _site(site).dimmed is True
 
 
+async def test_dimming_signal_loading_after_the_wallbox(hass: HomeAssistant, site: Site) -> None:
+    """Not loaded yet at a start: capped (dimmed) without an event; loaded off: not dimmed."""
+    await _options(site, **{CONF_DIMMING_ENTITY: DIMMING})
+    events: list[Event] = []
+    hass.bus.async_listen(EVENT_GRID_DIMMING, events.append)
+    await site.call("switch", "turn_on", f"switch.{W}surplus_charging")
+    await site.run(4)
+    assert hass.states.get(DIMMING) is None
+    assert _site(site).dimmed is True
+    await _helpers(hass)
+    await site.run(2)
+    assert _site(site).dimmed is False
+    assert events == []
+    assert _issue(hass, site, ISSUE_DIMMING_UNAVAILABLE) is None
+
+
 async def test_curtailment_from_the_e3dc_and_an_entity(hass: HomeAssistant, site: Site) -> None:
     """The E3DC's EMS bit 4 (linked as home battery here); else the binary sensor."""
     await _helpers(hass)
