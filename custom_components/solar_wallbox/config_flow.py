@@ -430,9 +430,6 @@ def validate_sources(hass: HomeAssistant, user_input: dict[str, Any]) -> dict[st
         elif not unit_fits(quantity, unit):
             errors[key] = "not_percent_unit" if quantity is Quantity.SOC else "not_power_unit"
         seen.add(entity_id)
-    for key, choices in SIGNS.items():
-        if key in user_input and user_input[key] not in choices:
-            errors[key] = "invalid_sign"
     return errors
 
 

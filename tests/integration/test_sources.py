@@ -26,6 +26,7 @@ from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.solar_wallbox.charging_inputs import Quantity, read_state
 from custom_components.solar_wallbox.charging_manager import ChargingManager
 from custom_components.solar_wallbox.const import (
     CONF_BATTERY_ENTRY,
@@ -303,6 +304,48 @@ async def test_a_meter_entity_drives_a_whole_session(home: Home) -> None:
     assert home.reason in ("waiting_for_surplus", "min_off_time")
 
 
+@pytest.mark.parametrize(
+    ("value", "unit", "quantity", "reading"),
+    [
+        ("1.5", "kW", Quantity.POWER, 1500.0),
+        ("-250", "W", Quantity.POWER, -250.0),
+        ("2", "MW", Quantity.POWER, 2e6),
+        ("61", "%", Quantity.SOC, 61.0),
+        ("61", "W", Quantity.SOC, None),
+        ("600", "A", Quantity.POWER, None),
+        ("600", None, Quantity.POWER, None),
+        ("abc", "W", Quantity.POWER, None),
+        ("nan", "W", Quantity.POWER, None),
+        ("inf", "W", Quantity.POWER, None),
+        ("unknown", "W", Quantity.POWER, None),
+        ("unavailable", "W", Quantity.POWER, None),
+    ],
+)
+def test_states_as_readings(
+    value: str, unit: str | None, quantity: Quantity, reading: float | None
+) -> None:
+    attributes = {"unit_of_measurement": unit} if unit else {}
+    result = read_state(State("sensor.x", value, attributes), quantity)
+    assert (result.value if result is not None else None) == reading
+
+
+async def test_a_state_no_sensor_writes_is_refused_and_logged_once(
+    home: Home, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A text with a unit, or a unit that changed: states a sensor entity of Home Assistant
+    refuses to write, but another kind of entity (or a state set through the REST API)
+    may have; set as such here."""
+    manager = await home.start(**{CONF_GRID_POWER_ENTITY: "sensor.rest_meter"})
+    for _ in range(3):
+        home.hass.states.async_set("sensor.rest_meter", "n/a", {"unit_of_measurement": "W"})
+        await home.settle()
+        assert manager.history[-1]["site"] is None
+    assert caplog.text.count("Surplus charging cannot read sensor.rest_meter") == 1
+    home.hass.states.async_set("sensor.rest_meter", "-700", {"unit_of_measurement": "W"})
+    await home.settle()
+    assert home.site()["grid_power"] == -700.0
+
+
 # -- event-driven ----------------------------------------------------------------------------
 
 
@@ -489,6 +532,32 @@ async def test_diagnostics_name_the_sources(home: Home) -> None:
     assert sources["followed_entities"] == ["sensor.grid_kw"]
     assert sources["entities"]["sensor.grid_kw"]["unit"] == "kW"
     assert sources["entities"]["sensor.grid_kw"]["state"] == "1.5"
+
+
+async def test_diagnostics_name_entity_pairs_and_batteries(home: Home) -> None:
+    await home.start(
+        plug_in=False,
+        **{
+            CONF_GRID_IMPORT_ENTITY: "sensor.grid_import",
+            CONF_GRID_EXPORT_ENTITY: "sensor.grid_export",
+            CONF_BATTERY_POWER_ENTITY: "sensor.battery_power",
+            CONF_BATTERY_SOC_ENTITY: "sensor.battery_soc",
+            CONF_PV_POWER_ENTITY: "sensor.no_such_pv",
+        },
+    )
+    sources = home.manager.diagnostics()["sources"]
+    assert sources["grid"] == {
+        "import_entity": "sensor.grid_import",
+        "export_entity": "sensor.grid_export",
+    }
+    assert sources["battery"] == {
+        "power_entity": "sensor.battery_power",
+        "sign": "charge_positive",
+        "soc_entity": "sensor.battery_soc",
+    }
+    assert sources["pv_power"] == {"entity": "sensor.no_such_pv"}
+    assert sources["entities"]["sensor.no_such_pv"] is None
+    assert sources["entities"]["sensor.battery_soc"]["unit"] == "%"
 
 
 async def test_unload_stops_following(home: Home) -> None:
