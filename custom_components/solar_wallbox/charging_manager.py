@@ -1,7 +1,8 @@
 """Surplus charging in Home Assistant: the loop from readings to a decision and a write.
 
-The controller runs as a listener of the linked grid meter's coordinator: every fresh
-reading gives one decision and at most one write. A timer re-evaluates between readings
+The controller runs as a listener of the linked grid meter's coordinator, or of the grid
+entities chosen instead (their state changes and reports): every fresh reading gives one
+decision and at most one write. A timer re-evaluates between readings
 so that stale inputs still lead to the safe state when the readings stop. Its inputs come
 from charging_inputs.py, its repair issues from charging_issues.py, its memory across
 restarts from store.py.
@@ -16,8 +17,9 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
-from homeassistant.helpers.event import async_track_time_interval
+from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
+from homeassistant.helpers import event as event_helper
+from homeassistant.helpers.event import async_track_state_change_event, async_track_time_interval
 from homeassistant.util import dt as dt_util
 
 from .charging.controller import SurplusController
@@ -202,6 +204,26 @@ class ChargingManager:
         self.entry.async_on_unload(self._detach_grid)
         self.entry.async_on_unload(self.sources.limits.follow(self._on_grid_reading))
         self._attach_grid()
+        self._follow_entities()
+
+    @callback
+    def _follow_entities(self) -> None:
+        """Decide on every state change and report of the site's followed entities.
+
+        A report is a state written again unchanged: a meter that sends the same value is
+        a fresh reading too. ``async_track_state_report_event`` exists in every release
+        we support (2025.4 on); looked up by name so that one without it still follows
+        the changes.
+        """
+        entities = self.sources.followed_entities()
+        if not entities:
+            return
+        self.entry.async_on_unload(
+            async_track_state_change_event(self.hass, entities, self._on_entity_event)
+        )
+        track_reports: Any = getattr(event_helper, "async_track_state_report_event", None)
+        if track_reports is not None:
+            self.entry.async_on_unload(track_reports(self.hass, entities, self._on_entity_event))
 
     @callback
     def _detach_grid(self) -> None:
@@ -351,6 +373,11 @@ class ChargingManager:
             self._task = self.entry.async_create_background_task(
                 self.hass, self._run_pending(), "surplus decision"
             )
+
+    @callback
+    def _on_entity_event(self, _event: Event[Any]) -> None:
+        """A followed entity was written (changed or reported): a fresh reading."""
+        self._on_grid_reading()
 
     async def _run_pending(self) -> None:
         while self._pending:
@@ -566,6 +593,7 @@ class ChargingManager:
         return {
             "enabled": self.enabled,
             "units": DIAGNOSTICS_UNITS,
+            "sources": self.sources.describe(),
             "settings": settings,
             "state": {
                 "lockout": {

@@ -13,11 +13,13 @@ import voluptuous as vol
 from homeassistant.components.sensor import SensorDeviceClass
 from homeassistant.config_entries import ConfigFlow, ConfigFlowResult, OptionsFlow
 from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT, CONF_HOST, CONF_PORT
-from homeassistant.core import callback
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.data_entry_flow import AbortFlow
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.selector import (
     ConfigEntrySelector,
     ConfigEntrySelectorConfig,
+    EntityFilterSelectorConfig,
     EntitySelector,
     EntitySelectorConfig,
     NumberSelector,
@@ -32,8 +34,12 @@ from homeassistant.util.unit_conversion import ElectricCurrentConverter
 
 from . import devices
 from .charging.model import ChargeMode, Settings, UnknownTagPolicy
+from .charging_inputs import SOC_ENTITIES, SOURCE_ENTITIES, Quantity, unit_fits
 from .const import (
     CONF_BATTERY_ENTRY,
+    CONF_BATTERY_POWER_ENTITY,
+    CONF_BATTERY_POWER_SIGN,
+    CONF_BATTERY_SOC_ENTITY,
     CONF_CURTAILMENT_ENTITY,
     CONF_DEVICE_TYPE,
     CONF_DIMMING_ENTITY,
@@ -41,8 +47,13 @@ from .const import (
     CONF_FUSE_CURRENT,
     CONF_FUSE_MARGIN,
     CONF_GRID_ENTRY,
+    CONF_GRID_EXPORT_ENTITY,
+    CONF_GRID_IMPORT_ENTITY,
+    CONF_GRID_POWER_ENTITY,
+    CONF_GRID_POWER_SIGN,
     CONF_MAX_CURRENT,
     CONF_PHASE_CURRENT_ENTITIES,
+    CONF_PV_POWER_ENTITY,
     CONF_RCM_ENTRY,
     CONF_SCAN_INTERVAL,
     CONF_UNIT_ID,
@@ -54,7 +65,9 @@ from .const import (
     LOGGER,
     MAX_SCAN_INTERVAL,
     MIN_SCAN_INTERVAL,
+    BatterySign,
     DeviceType,
+    GridSign,
 )
 from .devices.spec import Role, address_id
 from .drivers.modbus import (
@@ -320,10 +333,28 @@ LINKS: dict[str, tuple[DeviceType, ...]] = {
     CONF_BATTERY_ENTRY: devices.with_role(Role.HOME_BATTERY),
     CONF_RCM_ENTRY: devices.with_role(Role.RESIDUAL_CURRENT_MONITOR),
 }
-# The surplus options on two pages (19 fields in one form are too many to read).
+# The sign conventions of the power entities: key → its choices (the first is the default).
+SIGNS: dict[str, tuple[str, ...]] = {
+    CONF_GRID_POWER_SIGN: tuple(GridSign),
+    CONF_BATTERY_POWER_SIGN: tuple(BatterySign),
+}
+# The surplus options on three pages (26 fields in one form are too many to read): where
+# the data comes from, the car, starting and stopping.
 SURPLUS_PAGES: dict[str, tuple[str, ...]] = {
     "surplus": (
-        *LINKS,
+        CONF_GRID_ENTRY,
+        CONF_GRID_POWER_ENTITY,
+        CONF_GRID_POWER_SIGN,
+        CONF_GRID_IMPORT_ENTITY,
+        CONF_GRID_EXPORT_ENTITY,
+        CONF_BATTERY_ENTRY,
+        CONF_BATTERY_POWER_ENTITY,
+        CONF_BATTERY_POWER_SIGN,
+        CONF_BATTERY_SOC_ENTITY,
+        CONF_PV_POWER_ENTITY,
+        CONF_RCM_ENTRY,
+    ),
+    "surplus_car": (
         "phases",
         "voltage",
         "min_charging_power",
@@ -355,6 +386,72 @@ GRID_ENTITIES: dict[str, tuple[str, ...]] = {
     CONF_DIMMING_ENTITY: ("binary_sensor", "switch", "input_boolean"),
     CONF_CURTAILMENT_ENTITY: ("binary_sensor",),
 }
+
+
+def _entity_unit(hass: HomeAssistant, entity_id: str) -> tuple[bool, str | None]:
+    """Whether ``entity_id`` exists, and its unit (from its state, else its registry entry:
+    an entity that is unavailable right now keeps its unit there)."""
+    state = hass.states.get(entity_id)
+    unit = state.attributes.get(ATTR_UNIT_OF_MEASUREMENT) if state is not None else None
+    registered = er.async_get(hass).async_get(entity_id)
+    if unit is None and registered is not None:
+        unit = registered.unit_of_measurement
+    return state is not None or registered is not None, unit
+
+
+def validate_sources(hass: HomeAssistant, user_input: dict[str, Any]) -> dict[str, str]:
+    """The errors of the sources page: each input from one source, complete, in its unit.
+
+    A grid meter of ours or grid entities; one grid entity or an import/export pair (both);
+    a home battery of ours or battery entities, power and state of charge together (the
+    Priority and Support SoC need the state of charge); power entities in a power unit,
+    the state of charge in %; no entity for two inputs.
+    """
+    errors: dict[str, str] = {}
+
+    def chosen(key: str) -> str | None:
+        value = user_input.get(key)
+        return str(value) if value else None
+
+    grid_entities = [
+        k
+        for k in (CONF_GRID_POWER_ENTITY, CONF_GRID_IMPORT_ENTITY, CONF_GRID_EXPORT_ENTITY)
+        if chosen(k)
+    ]
+    if chosen(CONF_GRID_ENTRY) and grid_entities:
+        errors[grid_entities[0]] = "grid_source_twice"
+    elif chosen(CONF_GRID_POWER_ENTITY) and len(grid_entities) > 1:
+        errors[grid_entities[1]] = "grid_entities_both"
+    elif bool(chosen(CONF_GRID_IMPORT_ENTITY)) != bool(chosen(CONF_GRID_EXPORT_ENTITY)):
+        missing = (
+            CONF_GRID_EXPORT_ENTITY if chosen(CONF_GRID_IMPORT_ENTITY) else CONF_GRID_IMPORT_ENTITY
+        )
+        errors[missing] = "grid_pair_incomplete"
+    power, soc = chosen(CONF_BATTERY_POWER_ENTITY), chosen(CONF_BATTERY_SOC_ENTITY)
+    if chosen(CONF_BATTERY_ENTRY) and (power or soc):
+        errors[CONF_BATTERY_POWER_ENTITY if power else CONF_BATTERY_SOC_ENTITY] = (
+            "battery_source_twice"
+        )
+    elif bool(power) != bool(soc):
+        missing = CONF_BATTERY_SOC_ENTITY if power else CONF_BATTERY_POWER_ENTITY
+        errors[missing] = "battery_incomplete"
+    seen: set[str] = set()
+    for key in SOURCE_ENTITIES:
+        entity_id = chosen(key)
+        if entity_id is None or key in errors:
+            continue
+        exists, unit = _entity_unit(hass, entity_id)
+        quantity = Quantity.SOC if key in SOC_ENTITIES else Quantity.POWER
+        if entity_id in seen:
+            errors[key] = "entity_used_twice"
+        elif not exists:
+            errors[key] = "entity_not_found"
+        elif not unit_fits(quantity, unit):
+            errors[key] = "not_percent_unit" if quantity is Quantity.SOC else "not_power_unit"
+        seen.add(entity_id)
+    return errors
+
+
 # The vehicle's charge mode "follow the charge mode select" (stored as no mode).
 FOLLOW_MODE = "follow"
 VEHICLE_FIELDS = (
@@ -424,26 +521,41 @@ class SolarWallboxOptionsFlow(OptionsFlow):
     async def async_step_surplus(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Surplus charging, page 1: the linked devices and the car's power."""
+        """Surplus charging, page 1: where the data comes from (our devices or entities)."""
         errors: dict[str, str] = {}
         if user_input is not None and not _not_finite(user_input, errors):
             for key, allowed in LINKS.items():
                 entry_id = user_input.get(key)
                 if entry_id and not self._entry_is(entry_id, allowed):
                     errors[key] = f"wrong_{key}"
+            errors.update(validate_sources(self.hass, user_input))
             if not errors:
-                self._surplus = user_input
-                return await self.async_step_surplus_timing()
+                self._surplus = dict(user_input)
+                return await self.async_step_surplus_car()
         return self.async_show_form(
             step_id="surplus",
             data_schema=self._surplus_schema(SURPLUS_PAGES["surplus"], user_input),
             errors=errors,
         )
 
+    async def async_step_surplus_car(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Surplus charging, page 2: the car's power and unknown RFID tags."""
+        errors: dict[str, str] = {}
+        if user_input is not None and not _not_finite(user_input, errors):
+            self._surplus.update(user_input)
+            return await self.async_step_surplus_timing()
+        return self.async_show_form(
+            step_id="surplus_car",
+            data_schema=self._surplus_schema(SURPLUS_PAGES["surplus_car"], user_input),
+            errors=errors,
+        )
+
     async def async_step_surplus_timing(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Surplus charging, page 2: when to start and stop, and the current without one."""
+        """Surplus charging, page 3: when to start and stop, and the current without one."""
         errors: dict[str, str] = {}
         if user_input is not None and not _not_finite(user_input, errors):
             for key in ("idle_current", "initial_current"):
@@ -451,8 +563,8 @@ class SolarWallboxOptionsFlow(OptionsFlow):
                     errors[key] = "current_below_minimum"
             if not errors:
                 current = self._current()
-                for key in LINKS:
-                    current.pop(key, None)  # a link left empty is removed
+                for key in (*LINKS, *SOURCE_ENTITIES):
+                    current.pop(key, None)  # a source left empty is removed
                 chosen = {**self._surplus, **user_input}
                 current.update({k: v for k, v in chosen.items() if v not in (None, "")})
                 return self.async_create_entry(data=current)
@@ -472,6 +584,25 @@ class SolarWallboxOptionsFlow(OptionsFlow):
             if key in LINKS:
                 fields[vol.Optional(key, description={"suggested_value": defaults.get(key)})] = (
                     ConfigEntrySelector(ConfigEntrySelectorConfig(integration=DOMAIN))
+                )
+            elif key in SOURCE_ENTITIES:
+                device_class = (
+                    SensorDeviceClass.BATTERY if key in SOC_ENTITIES else SensorDeviceClass.POWER
+                )
+                fields[vol.Optional(key, description={"suggested_value": defaults.get(key)})] = (
+                    EntitySelector(
+                        EntitySelectorConfig(
+                            filter=EntityFilterSelectorConfig(
+                                domain="sensor", device_class=device_class
+                            )
+                        )
+                    )
+                )
+            elif key in SIGNS:
+                choices = SIGNS[key]
+                current = defaults.get(key)
+                fields[vol.Required(key, default=current if current in choices else choices[0])] = (
+                    SelectSelector(SelectSelectorConfig(options=list(choices), translation_key=key))
                 )
             elif key == "phases":
                 fields[vol.Required(key, default=str(defaults[key]))] = SelectSelector(

@@ -270,20 +270,21 @@ async def test_surplus_options_validate_links(
     result = await _options_step(hass, entry, "surplus")
     assert result["step_id"] == "surplus"
     first = {str(k): k.default() for k in result["data_schema"].schema if callable(k.default)}
-    assert first["phases"] == "3"
-    assert len(result["data_schema"].schema) == 8  # two pages, not one form of 19 fields
+    assert first["grid_power_sign"] == "import_positive"
+    assert len(result["data_schema"].schema) == 11  # three pages, not one form of 26 fields
     # The E3DC cannot be the residual current monitor.
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {**first, "rcm_entry": e3dc.entry_id}
     )
     assert result["errors"] == {"rcm_entry": "wrong_rcm_entry"}
-    page1 = {
-        **first,
-        "grid_entry": e3dc.entry_id,
-        "battery_entry": e3dc.entry_id,
-        "phases": "1",
-    }
+    page1 = {**first, "grid_entry": e3dc.entry_id, "battery_entry": e3dc.entry_id}
     result = await hass.config_entries.options.async_configure(result["flow_id"], page1)
+    assert result["step_id"] == "surplus_car"
+    car = {str(k): k.default() for k in result["data_schema"].schema if callable(k.default)}
+    assert car["phases"] == "3"
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**car, "phases": "1"}
+    )
     assert result["step_id"] == "surplus_timing"
     second = {str(k): k.default() for k in result["data_schema"].schema if callable(k.default)}
     assert second["start_energy"] == 2.0

@@ -354,20 +354,28 @@ async def test_surplus_options_refuse_bad_input(hass: HomeAssistant) -> None:
         {"unknown_tag": "maybe"},
         {"grid_entry": entry.entry_id},  # the wallbox is not a grid meter
         {"rcm_entry": "no-such-entry"},
+        {"grid_power_entity": "sensor.no_such_meter"},
+        {"grid_power_sign": "sideways"},
         {"min_on_time": float("inf")},
         {"start_energy": float("nan")},  # NaN passes number selectors: checked by the flow
     ]
-    page1 = {"grid_entry", "battery_entry", "rcm_entry", "phases", "voltage", "unknown_tag"}
+    # The pages in order (the sources, the car, starting and stopping).
+    pages = [
+        {"grid_entry", "battery_entry", "rcm_entry", "grid_power_entity", "grid_power_sign"},
+        {"phases", "voltage", "unknown_tag"},
+    ]
     for change in bad:
         flow_id = await _options_step(hass, entry, "surplus")
         form = await hass.config_entries.options.async_configure(flow_id, None)
         defaults = {
             str(key): key.default() for key in form["data_schema"].schema if callable(key.default)
         }
-        if not change.keys() <= page1:
-            # A field of page 2: page 1 as it is, then the change there.
+        for page, next_step in zip(pages, ("surplus_car", "surplus_timing"), strict=True):
+            if change.keys() <= page:
+                break
+            # A field of a later page: this page as it is, then on.
             form = await hass.config_entries.options.async_configure(flow_id, defaults)
-            assert form["step_id"] == "surplus_timing"
+            assert form["step_id"] == next_step
             defaults = {
                 str(key): key.default()
                 for key in form["data_schema"].schema
