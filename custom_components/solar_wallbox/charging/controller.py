@@ -324,10 +324,10 @@ class SurplusController:
         margin = 0.0 if followed else per_amp / 2
         probed = False
         if (available + margin) / per_amp < current and (importing or not curtailed):
-            # Reduce within one reading (curtailed: only once the site imports).
+            # Reduce within one reading (curtailed: only once the site imports). A probe
+            # waits after it (the import usually ends the curtailment it probed).
             current = max(math.floor((available + margin) / per_amp), limits.min_current)
-            if curtailed:
-                self._probe_wait_until = now + timedelta(seconds=PROBE_RETRY)
+            self._probe_wait_until = now + timedelta(seconds=PROBE_RETRY)
         elif target > current and available >= (current + 1) * per_amp + s.hysteresis and followed:
             # The gate above holds the hysteresis; the new current uses all of the surplus
             # (it is reduced again only when the surplus falls below the car's draw).
@@ -595,10 +595,13 @@ class SurplusController:
         dimming: int | None = None
         dimming_limit: int | None = None
         if self._dimmed:
-            # Phases in use: those the car draws on or was seen on, else the option Phases.
-            drawn = self._car_phases(wallbox) if wallbox.connected else frozenset()
-            known = drawn if (self._session.seen or wallbox.active_phases) else frozenset()
-            phases = len(known) or s.phases
+            # Phases in use: those the car draws on or was seen on; before it has drawn,
+            # three (fail safe: the option Phases may be wrong, a 3-phase car on a 3-phase
+            # wallbox must not get the 1-phase cap for a reading).
+            known = self._session.seen
+            if wallbox.connected:
+                known = known | frozenset(i for i in PHASES if wallbox.currents[i] > 0.5)
+            phases = len(known) or len(PHASES)
             dimming = math.floor(s.dimming_power / (s.voltage * max(phases, 1)))
             dimming_limit = dimming if dimming >= low else 0
         if fuse_limit is None and dimming_limit is None:
