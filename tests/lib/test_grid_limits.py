@@ -668,3 +668,17 @@ def test_without_limits_the_decisions_are_unchanged(
         if expected.write:
             plain.record_write(now, limit)
             limited.record_write(now, limit)
+
+
+def test_a_restored_session_on_a_tight_fuse_is_not_paused() -> None:
+    """After a restart the car keeps drawing what the charger holds: its share counts in
+    full even when the first grid reading is older than the first wallbox reading."""
+    ctl = SurplusController(replace(FUSE, mode=ChargeMode.FAST))
+    ctl.restore(setpoint=16, now=T0)
+    box = WallboxInput(measured_at=T0, connected=True, power=11040, currents=(16, 16, 16),
+                       current_limit=16)  # fmt: skip
+    site = SiteInput(measured_at=T0 - timedelta(seconds=1), grid_power=0,
+                     phase_currents=(31, 31, 31))  # fmt: skip
+    d = ctl.decide(T0, site, box)
+    assert (d.current, d.fuse_cap) == (16, 18)
+    assert not d.started
