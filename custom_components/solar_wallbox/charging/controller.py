@@ -29,6 +29,7 @@ PHASES = (0, 1, 2)
 
 # Grid connection limits (README.md, "Grid connection limits").
 FUSE_RESUME_MARGIN = 1  # A above the minimum current the fuse's room needs to resume
+# (and at least twice the minimum: the car resumes at half the room, see _finish)
 FUSE_RESUME_DELAY = 30.0  # s the room must stay there (a cycling hob does not cycle the car)
 HISTORY = 64  # wallbox readings and current changes remembered for the car's share
 PROBE_RETRY = 60.0  # s after a curtailment probe had to back off before the next one
@@ -72,6 +73,7 @@ class _Caps:
     """The grid connection's caps for one decision (A; None = no cap)."""
 
     fuse: int | None = None  # reported: the fuse's room on the car's phases (or the hold)
+    room: int | None = None  # the fuse's room from a fresh reading (None: not known)
     dimming: int | None = None  # reported: the §14a cap
     limit: int | None = None  # what applies: the smaller, 0 while a cap pauses the car
     reason: Reason | None = None  # the reason shown when ``limit`` holds the current down
@@ -568,24 +570,25 @@ class SurplusController:
         """The fuse's and the §14a caps for this decision (README.md, "Grid connection
         limits"). Updates the fuse's pause: below the minimum current it pauses; it
         resumes after the room has been at least the minimum + ``FUSE_RESUME_MARGIN``
-        for ``FUSE_RESUME_DELAY`` (every fresh reading in between)."""
+        and twice the minimum for ``FUSE_RESUME_DELAY`` (every fresh reading between)."""
         s = self.settings
         site, low = self._now.site, self._now.min_current
         fuse: int | None = None
         fuse_limit: int | None = None
         fuse_reason = Reason.FUSE_LIMIT
+        room: int | None = None
         if s.fuse_current > 0 and self._now.fresh and site is not None:
             fuse = self._fuse_room(site, wallbox)
             if fuse is not None:
                 if fuse < low:
                     self._fuse_paused, self._fuse_room_since = True, None
-                elif self._fuse_paused and fuse >= low + FUSE_RESUME_MARGIN:
+                elif self._fuse_paused and fuse >= max(low + FUSE_RESUME_MARGIN, 2 * low):
                     self._fuse_room_since = self._fuse_room_since or now
                     if (now - self._fuse_room_since).total_seconds() >= FUSE_RESUME_DELAY:
                         self._fuse_paused, self._fuse_room_since = False, None
                 elif self._fuse_paused:
                     self._fuse_room_since = None
-                fuse = max(fuse, 0)
+                fuse = room = max(fuse, 0)
                 fuse_limit = 0 if self._fuse_paused else fuse
         elif s.fuse_current > 0 and not self._now.fresh and self._fuse_known is not False:
             # No fresh phase currents: the fuse cannot be checked. Hold the minimum (the
@@ -605,10 +608,14 @@ class SurplusController:
             dimming = math.floor(s.dimming_power / (s.voltage * max(phases, 1)))
             dimming_limit = dimming if dimming >= low else 0
         if fuse_limit is None and dimming_limit is None:
-            return _Caps(fuse=fuse, dimming=dimming)
+            return _Caps(fuse=fuse, dimming=dimming, room=room)
         if dimming_limit is None or (fuse_limit is not None and fuse_limit <= dimming_limit):
-            return _Caps(fuse=fuse, dimming=dimming, limit=fuse_limit, reason=fuse_reason)
-        return _Caps(fuse=fuse, dimming=dimming, limit=dimming_limit, reason=Reason.GRID_DIMMED)
+            return _Caps(
+                fuse=fuse, room=room, dimming=dimming, limit=fuse_limit, reason=fuse_reason
+            )
+        return _Caps(
+            fuse=fuse, room=room, dimming=dimming, limit=dimming_limit, reason=Reason.GRID_DIMMED
+        )
 
     # -- bookkeeping --------------------------------------------------------------------
 
@@ -648,20 +655,33 @@ class SurplusController:
 
         The caps apply on top of every mode (the smaller one; a tie counts as the fuse):
         a reduction at once, a raise under a cap only after the car followed the last
-        change. A cap that pauses a running charging period (or lets it resume) is a
-        protection, not a stop and a start: no start is counted, no minimum off time
-        begins, the minimum on time and the stop energy go on (README.md, "Grid
-        connection limits").
+        change. With the fuse's room known, any raise goes at most halfway from the
+        current to the room: while the car ramps up, the wallbox reading lags the grid
+        reading by up to the step, so the conservative share (``_car_share``) sees that
+        much less room; half the way keeps the room it sees at or above the new current,
+        so the car is not cut or paused by its own ramp (it reaches the room less one
+        ampere in a few steps; a start needs half the room to carry the minimum).
+
+        A cap that pauses a running charging period (or lets it resume) is a protection,
+        not a stop and a start: no start is counted, no minimum off time begins, the
+        minimum on time and the stop energy go on (README.md, "Grid connection limits").
         """
         wanted = current
         caps = self._caps(now, wallbox)
         previous = self.setpoint
+        held_by: Reason | None = None
         if caps.limit is not None and caps.limit < current:
-            current = caps.limit
+            current, held_by = caps.limit, caps.reason
+        base = max(previous, 0)
+        if caps.room is not None and current > base and (caps.room + base) // 2 < current:
+            current, held_by = max((caps.room + base) // 2, base), Reason.FUSE_LIMIT
+            if current < self._now.min_current:
+                current = 0  # half the room does not carry the minimum: no start yet
+        if held_by is not None:
             if 0 < previous < current and not self._followed(now, wallbox):
                 current = previous
-            if caps.reason is not None and wanted > 0:
-                reason = caps.reason
+            if wanted > 0:
+                reason = held_by
         if current <= 0 < previous and wanted > 0:
             self._held = True  # a cap pauses the running period
         resumed = previous <= 0 < current and self._held
