@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from .model import (
     ChargeMode,
@@ -25,6 +25,16 @@ from .model import (
 )
 
 WH = 3600.0  # W·s per Wh
+PHASES = (0, 1, 2)
+
+# Grid connection limits (README.md, "Grid connection limits").
+FUSE_RESUME_MARGIN = 1  # A above the minimum current the fuse's room needs to resume
+# (and at least twice the minimum: the car resumes at half the room, see _finish)
+FUSE_RESUME_DELAY = 30.0  # s the room must stay there (a cycling hob does not cycle the car)
+HISTORY = 64  # wallbox readings and current changes remembered for the car's share
+PROBE_RETRY = 60.0  # s after a curtailment probe had to back off before the next one
+PROBE_START_DELAY = 60.0  # s of curtailment before a paused car is probed with a start
+PROBE_START_BACKOFF = 1800.0  # s after a probe start ended in a stop; doubles each time
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +65,27 @@ class _Session:
     """What the controller remembers about the current plug-in."""
 
     phases: int | None = None  # phases the car was seen drawing on
+    seen: frozenset[int] = frozenset()  # which phases (0..2) it was seen drawing on
+
+
+@dataclass(frozen=True, slots=True)
+class _Caps:
+    """The grid connection's caps for one decision (A; None = no cap)."""
+
+    fuse: int | None = None  # reported: the fuse's room on the car's phases (or the hold)
+    room: int | None = None  # the fuse's room from a fresh reading (None: not known)
+    dimming: int | None = None  # reported: the §14a cap
+    limit: int | None = None  # what applies: the smaller, 0 while a cap pauses the car
+    reason: Reason | None = None  # the reason shown when ``limit`` holds the current down
+
+
+@dataclass
+class _Now:
+    """What one call of ``decide`` knows (set at its start)."""
+
+    site: SiteInput | None = None
+    fresh: bool = False  # the site reading is within the stale timeout
+    min_current: int = 6
 
 
 @dataclass
@@ -79,6 +110,22 @@ class SurplusController:
     _written_at: datetime | None = None
     _ack_requested: bool = False
     _session: _Session = field(default_factory=_Session)
+    # The mode's own current (the control law's state). ``setpoint`` is what was decided
+    # after the grid connection's caps; without a cap in force both are the same.
+    _wanted: int = 0
+    _held: bool = False  # a cap pauses a running charging period (not a stop)
+    _now: _Now = field(default_factory=_Now)
+    _readings: list[tuple[datetime, tuple[float, float, float]]] = field(default_factory=list)
+    _changes: list[tuple[datetime, int]] = field(default_factory=list)  # (when, setpoint)
+    _fuse_paused: bool = False
+    _fuse_room_since: datetime | None = None  # since when the room allows a resume
+    _fuse_known: bool | None = None  # the last fresh reading had phase currents
+    _dimmed: bool = False  # the last known §14a state (a stale site does not lift it)
+    _curtailed_since: datetime | None = None
+    _probe_wait_until: datetime | None = None
+    _probe_period: bool = False  # the running period began with a curtailment probe
+    _probe_failures: int = 0  # probe starts that ended in a stop today
+    _probe_start_after: datetime | None = None
 
     # -- public API ---------------------------------------------------------------------
 
@@ -133,7 +180,8 @@ class SurplusController:
 
     def restore(self, *, setpoint: int, now: datetime) -> None:
         """Continue a running session after a restart without an extra start/stop cycle."""
-        self.setpoint = setpoint
+        self.setpoint = self._wanted = setpoint
+        self._changes = [(datetime.min.replace(tzinfo=now.tzinfo), setpoint)]  # held before
         if setpoint > 0:
             self._started_at = now
             self._changed_at = now
@@ -156,6 +204,7 @@ class SurplusController:
         s = self.settings
         self._roll_day(today or now.date())
         dt = self._site_dt(site)
+        self._observe(now, site, wallbox)
         self._last_wallbox_at = wallbox.measured_at
 
         profile = s.profile_for(wallbox.rfid_tag) if wallbox.connected else None
@@ -173,6 +222,7 @@ class SurplusController:
         if wallbox.rfid_tag and profile is None and s.unknown_tag is UnknownTagPolicy.BLOCK:
             return self._finish(now, 0, Reason.VEHICLE_BLOCKED, wallbox, _Info(vehicle=vehicle))
         limits = self._limits(profile, wallbox)
+        self._now.min_current = limits.min_current
         common = _Info(vehicle=vehicle, mode=limits.mode)
         if limits.mode is ChargeMode.OFF:
             return self._finish(now, 0, Reason.MODE_OFF, wallbox, common)
@@ -192,7 +242,7 @@ class SurplusController:
         ):
             current = min(max(s.initial_current, limits.min_current), limits.max_current)
             return self._finish(now, current, Reason.INITIAL_PHASE, wallbox, common)
-        if site is None or (now - site.measured_at).total_seconds() > s.stale_timeout:
+        if site is None or not self._now.fresh:
             current = limits.min_current if limits.mode is ChargeMode.MIN_PV else 0
             return self._finish(now, current, Reason.SITE_STALE, wallbox, common)
         return self._regulate(now, site, wallbox, limits, dt, vehicle)
@@ -212,7 +262,8 @@ class SurplusController:
         phases = self._phases(wallbox)
         per_amp = s.voltage * phases
         min_power = limits.min_charging_power or limits.min_current * per_amp
-        available, battery_help = self._available(site, wallbox)
+        curtailed = bool(site.curtailed)
+        available, battery_help = self._available(site, wallbox, curtailed=curtailed)
         target = math.floor(available / per_amp)
         extra = _Info(
             vehicle=vehicle,
@@ -222,8 +273,12 @@ class SurplusController:
             power_per_amp=per_amp,
             phases=phases,
         )
+        # Curtailed feed-in: the export sits at the limit whatever the car takes, so the
+        # grid shows no surplus; only an import (beyond the hysteresis: meter noise around
+        # the limit) says the PV cannot carry more.
+        importing = available - wallbox.power < -s.hysteresis
 
-        if self.setpoint <= 0:
+        if self._wanted <= 0:
             if limits.mode is ChargeMode.MIN_PV:
                 current = min(max(target, limits.min_current), limits.max_current)
                 return self._finish(now, current, Reason.MIN_PV, wallbox, extra)
@@ -238,10 +293,13 @@ class SurplusController:
                 else None
             )
             # Start only while the surplus carries the minimum right now.
+            probe = False
             if self.start_energy < s.start_energy or rate < 0:
-                return self._finish(
-                    now, 0, Reason.WAITING_FOR_SURPLUS, wallbox, extra, countdown=countdown
-                )
+                probe = curtailed and not importing and self._may_probe_start(now)
+                if not probe:
+                    return self._finish(
+                        now, 0, Reason.WAITING_FOR_SURPLUS, wallbox, extra, countdown=countdown
+                    )
             off_for = self._seconds_since(now, self._stopped_at)
             if off_for is not None and off_for < s.min_off_time:
                 return self._finish(
@@ -256,33 +314,50 @@ class SurplusController:
                 return self._finish(now, 0, Reason.START_BUDGET, wallbox, extra)
             current = min(max(target, limits.min_current), limits.max_current)
             self.start_energy = 0.0
-            return self._finish(now, current, Reason.STARTING, wallbox, extra)
+            self._probe_period = probe
+            reason = Reason.CURTAILMENT_PROBE if probe else Reason.STARTING
+            return self._finish(now, current, reason, wallbox, extra)
 
         # Charging: follow the surplus within [min, max].
-        current = self.setpoint
+        current = self._wanted
         followed = self._followed(now, wallbox)
         # While the car still ramps to the last change, grid and wallbox readings taken a
         # moment apart disagree by up to half an ampere: only a larger gap is a real drop.
         margin = 0.0 if followed else per_amp / 2
-        if (available + margin) / per_amp < current:
-            # Reduce within one reading.
+        probed = False
+        if (available + margin) / per_amp < current and (importing or not curtailed):
+            # Reduce within one reading (curtailed: only once the site imports). A probe
+            # waits after it (the import usually ends the curtailment it probed).
             current = max(math.floor((available + margin) / per_amp), limits.min_current)
+            self._probe_wait_until = now + timedelta(seconds=PROBE_RETRY)
         elif target > current and available >= (current + 1) * per_amp + s.hysteresis and followed:
             # The gate above holds the hysteresis; the new current uses all of the surplus
             # (it is reduced again only when the surplus falls below the car's draw).
             current = target
+        elif (
+            curtailed
+            and not importing
+            and followed
+            and current == self.setpoint  # no cap holds it: probing above a cap is moot
+            and current < limits.max_current
+            and (self._probe_wait_until is None or now >= self._probe_wait_until)
+        ):
+            current += 1  # probe: one ampere per step while the export stays at the limit
+            probed = True
         current = min(max(current, limits.min_current), limits.max_current)
 
         if limits.mode is ChargeMode.MIN_PV:
             self.stop_energy = 0.0
-            return self._finish(now, current, Reason.MIN_PV, wallbox, extra)
+            reason = Reason.CURTAILMENT_PROBE if probed else Reason.MIN_PV
+            return self._finish(now, current, reason, wallbox, extra)
 
+        surplus_reason = Reason.CURTAILMENT_PROBE if probed else Reason.CHARGING_SURPLUS
         deficit = min_power - (available + battery_help)
         # Capped at the threshold (as the start energy), and a stop needs a deficit now.
         threshold = self.stop_threshold
         self.stop_energy = min(threshold, max(0.0, self.stop_energy + deficit * dt / WH))
         if self.stop_energy <= 0:
-            return self._finish(now, current, Reason.CHARGING_SURPLUS, wallbox, extra)
+            return self._finish(now, current, surplus_reason, wallbox, extra)
         on_for = self._seconds_since(now, self._started_at) or 0.0
         if self.stop_energy >= threshold and deficit > 0:
             if on_for < s.min_on_time:
@@ -295,9 +370,15 @@ class SurplusController:
                     countdown=s.min_on_time - on_for,
                 )
             self.stop_energy = 0.0
+            if self._probe_period:
+                # A start the curtailment probe made did not carry itself: the next probe
+                # start waits, twice as long after each such stop (no start/stop cycle).
+                backoff = PROBE_START_BACKOFF * 2**self._probe_failures
+                self._probe_failures += 1
+                self._probe_start_after = now + timedelta(seconds=backoff)
             return self._finish(now, 0, Reason.STOPPING, wallbox, extra)
         countdown = (threshold - self.stop_energy) * WH / deficit if deficit > 0 else None
-        reason = Reason.HOLDING_MIN if deficit > 0 else Reason.CHARGING_SURPLUS
+        reason = Reason.HOLDING_MIN if deficit > 0 else surplus_reason
         return self._finish(
             now,
             current,
@@ -307,7 +388,18 @@ class SurplusController:
             countdown=countdown,
         )
 
-    def _available(self, site: SiteInput, wallbox: WallboxInput) -> tuple[float, float]:
+    def _may_probe_start(self, now: datetime) -> bool:
+        """May a paused car be started to probe a curtailed inverter (README.md, "Grid
+        connection limits")? After the curtailment has lasted ``PROBE_START_DELAY``, and
+        not while the back-off of a probe start that ended in a stop runs."""
+        since = self._curtailed_since
+        if since is None or (now - since).total_seconds() < PROBE_START_DELAY:
+            return False
+        return self._probe_start_after is None or now >= self._probe_start_after
+
+    def _available(
+        self, site: SiteInput, wallbox: WallboxInput, *, curtailed: bool = False
+    ) -> tuple[float, float]:
         """Power the car may draw (W), and what the battery may add to avoid a stop (W).
 
         Below the priority SoC the battery keeps its charging power (only real export goes
@@ -315,9 +407,13 @@ class SurplusController:
         discharging battery always counts against the car. At or above the support SoC
         the battery may cover up to the support power so that a running session is not
         stopped (it never raises the current).
+
+        While the inverter curtails its feed-in, a positive grid target is not kept: the
+        export cannot rise above a limit it is held at, and the curtailed PV is the margin.
         """
         s = self.settings
-        available = wallbox.power - site.grid_power - s.grid_target
+        grid_target = min(s.grid_target, 0.0) if curtailed else s.grid_target
+        available = wallbox.power - site.grid_power - grid_target
         battery, soc = site.battery_power, site.battery_soc
         if battery is None:
             return available, 0.0
@@ -396,6 +492,131 @@ class SurplusController:
             self._ack_requested = False
         return None
 
+    # -- grid connection limits ---------------------------------------------------------
+
+    def _observe(self, now: datetime, site: SiteInput | None, wallbox: WallboxInput) -> None:
+        """Remember what the grid caps need from this call's readings."""
+        s = self.settings
+        fresh = site is not None and (now - site.measured_at).total_seconds() <= s.stale_timeout
+        self._now = _Now(site=site, fresh=fresh, min_current=s.min_current)
+        if fresh and site is not None:
+            self._dimmed = bool(site.dimmed)
+            self._fuse_known = site.phase_currents is not None
+            if site.curtailed:
+                self._curtailed_since = self._curtailed_since or site.measured_at
+            else:
+                self._curtailed_since = None
+        elif site is not None and site.dimmed:
+            self._dimmed = True  # fail safe: stale data may start the dimming, never end it
+        if wallbox.connected and wallbox.power > 100:
+            drawn = frozenset(i for i in PHASES if wallbox.currents[i] > 0.5)
+            self._session.seen = self._session.seen | drawn
+        if not self._readings or wallbox.measured_at > self._readings[-1][0]:
+            self._readings.append((wallbox.measured_at, wallbox.currents))
+            del self._readings[:-HISTORY]
+
+    def _car_phases(self, wallbox: WallboxInput) -> frozenset[int]:
+        """The phases the car draws on or may load: those it draws on now (> 0.5 A) and
+        was seen drawing on in this session; before it has drawn, all three (a 1-phase
+        car may be on any of them: the most loaded one counts)."""
+        drawn = frozenset(i for i in PHASES if wallbox.connected and wallbox.currents[i] > 0.5)
+        return (drawn | self._session.seen) or frozenset(PHASES)
+
+    def _car_share(self, measured_at: datetime, wallbox: WallboxInput) -> list[float]:
+        """A per phase: the least the car can have drawn when the grid was read.
+
+        The grid meter and the wallbox are read at different moments, and the car follows
+        a new limit late (delay and ramp). Subtracting more of the car than the grid
+        reading contained would over-estimate the room (the car ramped up after the grid
+        reading, or down after the wallbox reading), so the share is a lower bound:
+
+        - the lowest wallbox reading from the last one taken at or before the grid reading
+          onwards (a ramp between two readings is monotone: the car drew at least the
+          smaller of the two; without such a reading, every reading remembered), and
+        - the lowest current limit in force from ``settle_time`` before that reading on
+          (the car moves toward the limit in force, or stays below it on its own).
+
+        A steady car is subtracted in full; while it follows a change, the smaller of the
+        old and the new current (a reduction then holds the car until it has followed, or
+        pauses it when the grid reading still shows the old current above the fuse). A car
+        that lowers its own draw between the two readings is the one case not covered: it
+        is seen at the next reading.
+        """
+        readings = self._readings
+        before = [i for i, (at, _) in enumerate(readings) if at <= measured_at]
+        first = before[-1] if before else 0
+        since = readings[first][0] if readings else measured_at
+        low = [min(r[1][i] for r in readings[first:]) for i in PHASES] if readings else [0.0] * 3
+        horizon = since - timedelta(seconds=self.settings.settle_time)
+        in_force = [value for at, value in self._changes if at > horizon]
+        older = [value for at, value in self._changes if at <= horizon]
+        in_force.append(older[-1] if older else 0)  # before the first change: 0 A
+        floor = float(min(in_force))
+        return [min(value, floor) for value in low]
+
+    def _fuse_room(self, site: SiteInput, wallbox: WallboxInput) -> int | None:
+        """The current the fuse leaves the car on the phases it loads (A, floor), from one
+        grid reading: fuse − margin − (grid current − the car's share) per phase."""
+        s = self.settings
+        grid = site.phase_currents
+        if grid is None:
+            return None
+        share = self._car_share(site.measured_at, wallbox)
+        limit = s.fuse_current - s.fuse_margin
+        rooms = [limit - max(abs(grid[i]) - share[i], 0.0) for i in self._car_phases(wallbox)]
+        return math.floor(min(rooms))
+
+    def _caps(self, now: datetime, wallbox: WallboxInput) -> _Caps:
+        """The fuse's and the §14a caps for this decision (README.md, "Grid connection
+        limits"). Updates the fuse's pause: below the minimum current it pauses; it
+        resumes after the room has been at least the minimum + ``FUSE_RESUME_MARGIN``
+        and twice the minimum for ``FUSE_RESUME_DELAY`` (every fresh reading between)."""
+        s = self.settings
+        site, low = self._now.site, self._now.min_current
+        fuse: int | None = None
+        fuse_limit: int | None = None
+        fuse_reason = Reason.FUSE_LIMIT
+        room: int | None = None
+        if s.fuse_current > 0 and self._now.fresh and site is not None:
+            fuse = self._fuse_room(site, wallbox)
+            if fuse is not None:
+                if fuse < low:
+                    self._fuse_paused, self._fuse_room_since = True, None
+                elif self._fuse_paused and fuse >= max(low + FUSE_RESUME_MARGIN, 2 * low):
+                    self._fuse_room_since = self._fuse_room_since or now
+                    if (now - self._fuse_room_since).total_seconds() >= FUSE_RESUME_DELAY:
+                        self._fuse_paused, self._fuse_room_since = False, None
+                elif self._fuse_paused:
+                    self._fuse_room_since = None
+                fuse = room = max(fuse, 0)
+                fuse_limit = 0 if self._fuse_paused else fuse
+        elif s.fuse_current > 0 and not self._now.fresh and self._fuse_known is not False:
+            # No fresh phase currents: the fuse cannot be checked. Hold the minimum (the
+            # least the car can charge with); a pause for the fuse stays a pause.
+            fuse = fuse_limit = 0 if self._fuse_paused else low
+            fuse_reason = Reason.SITE_STALE
+        dimming: int | None = None
+        dimming_limit: int | None = None
+        if self._dimmed:
+            # Phases in use: those the car draws on or was seen on; before it has drawn,
+            # three (fail safe: the option Phases may be wrong, a 3-phase car on a 3-phase
+            # wallbox must not get the 1-phase cap for a reading).
+            known = self._session.seen
+            if wallbox.connected:
+                known = known | frozenset(i for i in PHASES if wallbox.currents[i] > 0.5)
+            phases = len(known) or len(PHASES)
+            dimming = math.floor(s.dimming_power / (s.voltage * max(phases, 1)))
+            dimming_limit = dimming if dimming >= low else 0
+        if fuse_limit is None and dimming_limit is None:
+            return _Caps(fuse=fuse, dimming=dimming, room=room)
+        if dimming_limit is None or (fuse_limit is not None and fuse_limit <= dimming_limit):
+            return _Caps(
+                fuse=fuse, room=room, dimming=dimming, limit=fuse_limit, reason=fuse_reason
+            )
+        return _Caps(
+            fuse=fuse, room=room, dimming=dimming, limit=dimming_limit, reason=Reason.GRID_DIMMED
+        )
+
     # -- bookkeeping --------------------------------------------------------------------
 
     def _site_dt(self, site: SiteInput | None) -> float:
@@ -413,6 +634,7 @@ class SurplusController:
         if self._day != today:
             self._day = today
             self.starts_today = 0
+            self._probe_failures = 0
 
     @staticmethod
     def _seconds_since(now: datetime, then: datetime | None) -> float | None:
@@ -429,19 +651,61 @@ class SurplusController:
         count_start: bool = True,
         countdown: float | None = None,
     ) -> Decision:
+        """Apply the grid caps to the mode's ``current`` and keep the books.
+
+        The caps apply on top of every mode (the smaller one; a tie counts as the fuse):
+        a reduction at once, a raise under a cap only after the car followed the last
+        change. With the fuse's room known, any raise goes at most halfway from the
+        current to the room: while the car ramps up, the wallbox reading lags the grid
+        reading by up to the step, so the conservative share (``_car_share``) sees that
+        much less room; half the way keeps the room it sees at or above the new current,
+        so the car is not cut or paused by its own ramp (it reaches the room less one
+        ampere in a few steps; a start needs half the room to carry the minimum).
+
+        A cap that pauses a running charging period (or lets it resume) is a protection,
+        not a stop and a start: no start is counted, no minimum off time begins, the
+        minimum on time and the stop energy go on (README.md, "Grid connection limits").
+        """
+        wanted = current
+        caps = self._caps(now, wallbox)
         previous = self.setpoint
-        started = previous <= 0 < current and count_start
-        stopped = current <= 0 < previous
+        held_by: Reason | None = None
+        if caps.limit is not None and caps.limit < current:
+            current, held_by = caps.limit, caps.reason
+        base = max(previous, 0)
+        if caps.room is not None and current > base and (caps.room + base) // 2 < current:
+            current, held_by = max((caps.room + base) // 2, base), Reason.FUSE_LIMIT
+            if current < self._now.min_current:
+                current = 0  # half the room does not carry the minimum: no start yet
+        if held_by is not None:
+            if 0 < previous < current and not self._followed(now, wallbox):
+                current = previous
+            if wanted > 0:
+                reason = held_by
+        if current <= 0 < previous and wanted > 0:
+            self._held = True  # a cap pauses the running period
+        resumed = previous <= 0 < current and self._held
+        started = previous <= 0 < current and count_start and not resumed
+        stopped = (current <= 0 < previous and wanted <= 0) or (
+            self._held and (wanted <= 0 or not count_start)
+        )
+        if current > 0 or wanted <= 0 or not count_start:
+            self._held = False
         if started:
             self.starts_today += 1
             self._started_at = now
         if stopped:
             self._stopped_at = now
+        if wanted <= 0 or stopped:
+            self._probe_period = False
         if current != previous:
             self._changed_at = now
-        if current <= 0:
+            self._changes.append((now, current))
+            del self._changes[:-HISTORY]
+        if wanted <= 0:
             self.stop_energy = 0.0
         self.setpoint = current
+        self._wanted = wanted
         overwritten = (
             self._written_at is not None
             and wallbox.measured_at > self._written_at
@@ -470,4 +734,6 @@ class SurplusController:
             started=started,
             stopped=stopped,
             overwritten=overwritten,
+            fuse_cap=caps.fuse,
+            dimming_cap=caps.dimming,
         )
