@@ -33,7 +33,7 @@ from homeassistant.const import (
 from homeassistant.util.unit_conversion import PowerConverter
 
 from .charging.model import RcmInput, SiteInput, WallboxInput
-from .charging_limits import GridLimits
+from .charging_limits import GridLimits, reported_at
 from .const import (
     CONF_BATTERY_ENTRY,
     CONF_BATTERY_POWER_ENTITY,
@@ -97,16 +97,6 @@ class EntityReading:
 
     value: float
     measured_at: datetime
-
-
-def reported_at(state: State) -> datetime:
-    """When ``state`` was last written, also without a change (``last_reported``).
-
-    ``State.last_reported`` exists in every release we support (2025.4 on); read through
-    ``getattr`` so that a release without it falls back to ``last_updated``.
-    """
-    reported: datetime | None = getattr(state, "last_reported", None)
-    return reported if reported is not None else state.last_updated
 
 
 def read_state(state: State | None, quantity: Quantity) -> EntityReading | None:

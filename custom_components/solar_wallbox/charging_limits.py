@@ -87,10 +87,12 @@ def current_in_amperes(state: State | None) -> float | None:
     return abs(ElectricCurrentConverter.convert(value, unit, "A"))
 
 
-def _reported(state: State) -> datetime:
-    """When the entity last reported its value (the same value again counts as fresh)."""
+def reported_at(state: State) -> datetime:
+    """When the entity last reported its value, also without a change (``last_reported``,
+    so a meter that sends the same value again is fresh); ``last_updated`` where a release
+    lacks it (read through ``getattr``). Shared with charging_inputs.py."""
     reported: datetime | None = getattr(state, "last_reported", None)
-    return reported or state.last_updated
+    return reported if reported is not None else state.last_updated
 
 
 class GridLimits:
@@ -187,7 +189,7 @@ class GridLimits:
             value = current_in_amperes(state)
             if state is None or value is None:
                 return None
-            if (now - _reported(state)).total_seconds() > self._stale_timeout():
+            if (now - reported_at(state)).total_seconds() > self._stale_timeout():
                 return None
             values.append(value)
         return values[0], values[1], values[2]

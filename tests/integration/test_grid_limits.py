@@ -276,6 +276,23 @@ async def test_phase_currents_from_the_pac2200(hass: HomeAssistant, site: Site) 
     assert _site(site).phase_currents is None
 
 
+async def test_phase_currents_from_the_pac2200_are_signed(hass: HomeAssistant, site: Site) -> None:
+    """A phase that feeds PV into the grid has a negative current (the sign of its power),
+    so the fuse leaves the car more room there (README.md, "Grid connection settings")."""
+    site.model.pv_override = 9000.0
+    site.model.loads["cooker"] = (4000.0, 0.0, 0.0)
+    await site.run(2)
+    phases = site.model.grid_phase_w()
+    assert phases[0] > 0 > phases[1]  # the cooker's phase imports, the others export
+    expected = _pac2200(site).values()
+    currents = _site(site).phase_currents
+    assert currents is not None
+    magnitudes = [expected[address] for address in CURRENT]
+    signed = [m if p >= 0 else -m for m, p in zip(magnitudes, phases, strict=True)]
+    assert currents == pytest.approx(signed, rel=1e-5)
+    assert currents[0] > 0 > currents[1]
+
+
 @pytest.mark.parametrize("entities", [PHASES_A, PHASES_MA])
 async def test_phase_currents_from_entities(
     hass: HomeAssistant, site: Site, entities: tuple[str, ...]

@@ -142,6 +142,19 @@ def test_fuse_reduces_within_one_reading_in_fast_mode() -> None:
     assert (d.current, d.reason) == (16, Reason.FAST)
 
 
+def test_an_exporting_phase_is_not_counted_as_load() -> None:
+    """Phase currents are signed (+ import): PV fed in on a phase leaves the car the whole
+    fuse there (counted as load, 12 A of export would leave 2 A and pause the car)."""
+    loop = fast(Settings(fuse_current=16.0, fuse_margin=2.0))
+    loop.house = (-12.0, -12.0, 3.0)
+    d = loop.step()
+    assert d.fuse_cap == 11  # L3: 14 − 3; L1 and L2 would allow 14
+    loop.house = (-12.0, -12.0, -12.0)
+    d = loop.step()
+    assert d.fuse_cap == 14
+    assert d.current > 6
+
+
 def test_a_one_phase_car_is_capped_by_its_own_phase_only() -> None:
     loop = fast(car_phases=(1,))
     loop.step()  # the car draws on L2: seen

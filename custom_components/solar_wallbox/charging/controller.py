@@ -556,14 +556,17 @@ class SurplusController:
 
     def _fuse_room(self, site: SiteInput, wallbox: WallboxInput) -> int | None:
         """The current the fuse leaves the car on the phases it loads (A, floor), from one
-        grid reading: fuse − margin − (grid current − the car's share) per phase."""
+        grid reading: fuse − margin − (grid current − the car's share) per phase, the grid
+        current signed (+ import)."""
         s = self.settings
         grid = site.phase_currents
         if grid is None:
             return None
         share = self._car_share(site.measured_at, wallbox)
         limit = s.fuse_current - s.fuse_margin
-        rooms = [limit - max(abs(grid[i]) - share[i], 0.0) for i in self._car_phases(wallbox)]
+        # The house's part of each phase (signed: an exporting phase has more room) is at
+        # most the grid current less the car's least share; the car only adds to it.
+        rooms = [limit - max(grid[i] - share[i], 0.0) for i in self._car_phases(wallbox)]
         return math.floor(min(rooms))
 
     def _caps(self, now: datetime, wallbox: WallboxInput) -> _Caps:

@@ -140,7 +140,8 @@ class SiteInput:
     battery_power: float | None = None  # + charging, − discharging
     battery_soc: float | None = None
     pv_power: float | None = None
-    # A per phase L1..L3 at the grid connection (magnitudes; None = the meter gives none).
+    # A per phase L1..L3 at the grid connection, car included: + import, − export (a
+    # source of magnitudes only counts every phase as import: cautious); None = none.
     phase_currents: tuple[float, float, float] | None = None
     dimmed: bool | None = None  # §14a EnWG dimming signal on (None = no signal linked)
     curtailed: bool | None = None  # the inverter curtails its feed-in (None = unknown)

@@ -357,11 +357,22 @@ def _sensors(device: Pac2200Runtime) -> Iterable[Entity]:
 
 
 def _phase_currents(data: Pac2200Data) -> tuple[float, float, float] | None:
-    """The three phase currents (A, magnitudes); None when one is not readable."""
-    l1, l2, l3 = data.current_l1, data.current_l2, data.current_l3
-    if l1 is None or l2 is None or l3 is None:
+    """The three phase currents (A, + import, − export); None when one is not readable.
+
+    The meter's currents are magnitudes; each takes the sign of its phase's active power,
+    so that a phase feeding PV into the grid leaves the car more room below the fuse
+    (README.md, "Grid connection limits"). Without a power, the magnitude (import) is kept.
+    """
+    currents = (data.current_l1, data.current_l2, data.current_l3)
+    powers = (data.active_power_l1, data.active_power_l2, data.active_power_l3)
+    if any(current is None for current in currents):
         return None
-    return abs(l1), abs(l2), abs(l3)
+    l1, l2, l3 = (
+        -abs(current) if power is not None and power < 0 else abs(current)
+        for current, power in zip(currents, powers, strict=True)
+        if current is not None
+    )
+    return l1, l2, l3
 
 
 SPEC = DeviceSpec[Pac2200Client, Pac2200Identity, Pac2200Data](
