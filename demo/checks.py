@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .config import VEHICLE_NAME
+from .config import DEMO_FUSE_A, VEHICLE_NAME
 
 TRANSLATIONS = (
     Path(__file__).resolve().parent.parent
@@ -273,6 +273,21 @@ def charging_problems(states: States) -> list[str]:
         f"{CHARGING_POWER} {power:.0f} W, {LIMIT} {limit:g} A, decision {decision!r}, "
         f"{AVAILABLE} {available} W"
     ]
+
+
+# The fuse margin the demo keeps (the option's default, A).
+DEMO_FUSE_MARGIN_A = 2
+
+
+def fuse_problems(states: States) -> list[str]:
+    """The main fuse is watched: Decision's ``fuse_cap`` is the room the PAC2200's phase
+    currents leave (0..fuse − margin A) and the charging current is within it."""
+    attributes = states.get(DECISION, {}).get("attributes", {})
+    cap, limit = attributes.get("fuse_cap"), _number(states, LIMIT)
+    room = DEMO_FUSE_A - DEMO_FUSE_MARGIN_A
+    if isinstance(cap, int) and 0 <= cap <= room and limit is not None and limit <= cap:
+        return []
+    return [f"{DECISION} fuse_cap is {cap!r} (0..{room} A expected), {LIMIT} is {limit}"]
 
 
 # How far the charger's session start may lie from Home Assistant's clock (s): the car

@@ -22,6 +22,8 @@ HISTORY_HOURS = 0.2
 SCENARIO = "clouds"
 VEHICLE_NAME = "Maria"
 CAR_TAG = "04A1B2C3D4E5F6"
+# The main fuse the demo sets in the grid connection options (A per phase).
+DEMO_FUSE_A = 35
 
 DEVICES: tuple[tuple[str, int, int], ...] = (
     ("e3dc", 0, 1),

@@ -42,6 +42,7 @@ from .config import (
     DASHBOARD_FILENAME,
     DASHBOARD_URL_PATH,
     DASHBOARDS,
+    DEMO_FUSE_A,
     DEVICES,
     DOMAIN,
     HOST,
@@ -417,11 +418,24 @@ class Demo:
             "battery_entry": entries["e3dc"],
             "rcm_entry": entries["dctr"],
         }
-        # Page 2 (starting and stopping) as it comes.
-        form = api.flow("options/", flow_id, surplus)
-        timing = {f["name"]: f["default"] for f in form.get("data_schema", []) if "default" in f}
-        if (result := api.flow("options/", flow_id, timing)).get("type") != "create_entry":
+        # The other pages (the car, starting and stopping) as they come.
+        result = api.flow("options/", flow_id, surplus)
+        for _page in range(5):
+            if result.get("type") != "form":
+                break
+            fields = result.get("data_schema", [])
+            page = {f["name"]: f["default"] for f in fields if "default" in f}
+            result = api.flow("options/", flow_id, page)
+        if result.get("type") != "create_entry":
             raise DemoError(f"the surplus charging options failed: {result}")
+
+        # The grid connection: a 35 A main fuse (the PAC2200 gives the phase currents).
+        flow_id = api.flow("options/", None, {"handler": entries["amtron"]})["flow_id"]
+        form = api.flow("options/", flow_id, {"next_step_id": "grid_connection"})
+        grid = {f["name"]: f["default"] for f in form["data_schema"] if "default" in f}
+        grid |= {"fuse_current": DEMO_FUSE_A}
+        if (result := api.flow("options/", flow_id, grid)).get("type") != "create_entry":
+            raise DemoError(f"the grid connection options failed: {result}")
 
         flow_id = api.flow("options/", None, {"handler": entries["amtron"]})["flow_id"]
         api.flow("options/", flow_id, {"next_step_id": "add_vehicle"})
@@ -529,6 +543,8 @@ class Demo:
         until_rcm = self.real_s_until(self.timeline.rcm_s)
         charging = "charging with surplus (> 500 W, limit 6..16 A)"
         self.expect(charging, checks.charging_problems, max(30.0, until_rcm - 2))
+        fuse = f"main fuse watched ({DEMO_FUSE_A} A: the current within the room it leaves)"
+        self.expect(fuse, checks.fuse_problems, 20)
         share = f"solar share > {checks.MIN_SOLAR_SHARE_PCT:g} % while charging on surplus"
         self.expect(
             share,

@@ -165,6 +165,9 @@ def _thresholds(manager: ChargingManager) -> dict[str, Any]:
         "start_threshold": manager.settings.start_energy,
         "stop_threshold": round(manager.controller.stop_threshold, 1),
         "phases": decision.phases if decision else None,
+        # The grid connection's caps (A; None: no fuse or no phase currents, not dimmed).
+        "fuse_cap": decision.fuse_cap if decision else None,
+        "dimming_cap": decision.dimming_cap if decision else None,
     }
 
 

@@ -291,6 +291,20 @@ def test_value_problems() -> None:
     assert len(checks.value_problems(states, decisions)) == 5
 
 
+def test_fuse_check() -> None:
+    """The fuse check wants a cap within fuse − margin and the limit at or below it."""
+    states: dict[str, Any] = {checks.DECISION: state("charging_surplus"), checks.LIMIT: state("8")}
+    assert checks.fuse_problems(states)  # no cap: the fuse is not watched
+    states[checks.DECISION] = state("charging_surplus", fuse_cap=33)
+    assert checks.fuse_problems(states) == []
+    states[checks.DECISION] = state("charging_surplus", fuse_cap=34)
+    assert checks.fuse_problems(states)  # more room than the fuse has
+    states[checks.DECISION] = state("fuse_limit", fuse_cap=7)
+    assert checks.fuse_problems(states)  # the current above the cap
+    states[checks.LIMIT] = state("7")
+    assert checks.fuse_problems(states) == []
+
+
 def test_car_charging_and_rcm_sequence() -> None:
     states: dict[str, Any] = {
         checks.VEHICLE: state("unknown"),
