@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
+from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -31,6 +32,7 @@ from typing import Any
 from custom_components.solar_wallbox.charging.controller import SurplusController
 from custom_components.solar_wallbox.charging.model import (
     ChargeMode,
+    Reason,
     Settings,
     SiteInput,
     WallboxInput,
@@ -107,6 +109,8 @@ class Ours(Strategy):
         self.controller = SurplusController(self.settings)
         self.decided: set[int] = set()
         """Every current the controller decided (for the range check)."""
+        self.reasons: Counter[Reason] = Counter()
+        """How often each decision reason came up (e.g. site_stale with a slow meter)."""
 
     def poll(self, reading: Reading) -> int | None:
         """One decision; a write when the controller asks for one."""
@@ -142,6 +146,7 @@ class Ours(Strategy):
         controller = self.controller
         decision = controller.decide(now, site, wallbox)
         self.decided.add(decision.current)
+        self.reasons[decision.reason] += 1
         if not decision.write:
             return None
         controller.record_write(now, decision.current)
