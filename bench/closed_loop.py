@@ -20,6 +20,18 @@ least 6 A (0 otherwise, nothing during the first 2 s after plug-in) and the car 
 with its response delay and ramp (`simulator.car.Car`). ``--ideal`` switches all of this
 off (every strategy reads the exact values of the same second).
 
+**The grid connection.** Ours also gets the phase currents at the grid connection (A, the
+meter's reading: `simulator.pac2200.phase_currents` of the household's phases, the car on
+the phases it draws on and the inverter feeding symmetrically, as
+`SiteModel.grid_phase_w` has them) and the E3DC's curtailment bit (EMS status bit 4: a
+day with a feed-in limit curtails its PV above it, `SiteModel.feed_in_limit_w`; PV
+readings are then the curtailed PV). A day with a slow meter (``meter_interval_s``)
+reports every site value only at that interval, at a phase drawn per seed: every strategy
+reads the last report, ours gets its time as the measurement time and decides on each
+report and on its 5 s tick (charging_manager.py). A day's mode, main fuse and Stale data
+timeout go to every strategy (`bench.strategies.DaySetup`). Days with a fuse measure the
+highest phase current per second (without meter noise) for `fuse_metrics`.
+
 **Household accounting** (every kWh counted once; the home battery is lossless, so energy
 is conserved: PV + import = household + car + export + Δstored):
 

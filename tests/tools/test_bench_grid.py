@@ -19,6 +19,7 @@ from bench.closed_loop import (
     Snapshot,
     exogenous_day,
     fuse_metrics,
+    grid_phase_powers,
     grid_table,
     report,
     run_day,
@@ -88,6 +89,14 @@ def test_fuse_metrics_of_a_hand_made_series() -> None:
     m = fuse_metrics(series, 25.0, 2.0)
     assert (m.max_phase_a, m.over_margin_s, m.over_fuse_s) == (30.0, 4, 2)
     assert fuse_metrics([], 25.0, 2.0).max_phase_a == 0.0
+
+
+def test_grid_phases_of_a_one_phase_car() -> None:
+    """A 1-phase car loads L1 only; the inverter feeds a third of its power on each phase."""
+    powers = grid_phase_powers((100.0, 200.0, 300.0), 3680.0, 1, 300.0, 3300.0)
+    assert powers == pytest.approx((3780.0 - 1000.0, 200.0 - 1000.0, 300.0 - 1000.0))
+    powers = grid_phase_powers((100.0, 200.0, 300.0), 3 * 3680.0, 3, 0.0, 0.0)
+    assert powers == pytest.approx((3780.0, 3880.0, 3980.0))
 
 
 def _capture(ours: Ours) -> list[SiteInput]:
