@@ -43,8 +43,9 @@ is conserved: PV + import = household + car + export + Δstored):
   *export lost* (reference export − export with the strategy): the car took PV that would
   otherwise have gone to the grid.
 
-**Physical limits** per day and seed: **B1** = ∫ min(max(PV − household, 0), car max power)
-dt over the plug-in window, capped by the room in the car — the most solar the car could
+**Physical limits** per day and seed (PV = what the panels could give, before a feed-in
+limit's curtailment): **B1** = ∫ min(max(PV − household, 0), car max power) dt over the
+plug-in window, capped by the room in the car — the most solar the car could
 take with no minimum power and no delays; and the **perfect-foresight optimum**
 (`bench.optimum`, MILP with HiGHS): the least extra import any controller could reach at a
 given car energy, knowing the whole day, with 0 or 6–16 A in whole amps on the car's phases,
@@ -1273,7 +1274,7 @@ def report(results: Sequence[DayResult], seconds: float, workers: int, realism: 
             "Days with a main fuse (the highest phase current at the grid connection as the "
             "PAC2200 shows it, seconds any phase was above fuse − margin and above the fuse) "
             "or a feed-in limit (PV the reference day curtailed that the car used); median "
-            "(worst) over the seeds. The optimum models neither: these days have no gap.",
+            "(worst) over the seeds. The optimum models no fuse: a day with one has no gap.",
             "",
             grid,
         ]

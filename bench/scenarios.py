@@ -151,9 +151,12 @@ class Scenario:
 
     @property
     def has_optimum(self) -> bool:
-        """Whether `bench.optimum` models this day: it knows neither a feed-in limit nor a
-        fuse, and a day in Fast or Min+PV is not about surplus."""
-        return self.feed_in_limit_w is None and self.fuse_current_a <= 0 and self.mode == "pv"
+        """Whether `bench.optimum` bounds this day. It knows no fuse, and a day in Fast or
+        Min+PV is not about surplus. A feed-in limit needs no constraint of its own: it
+        only removes export, which the objective (import − stored energy) does not count,
+        and PV is curtailed only while exporting at the limit, where import is 0 either
+        way; so the optimum over the available PV (the bench's PV arrays) is the day's."""
+        return self.fuse_current_a <= 0 and self.mode == "pv"
 
     def __post_init__(self) -> None:
         """Check the window, the car and the grid connection."""

@@ -46,7 +46,7 @@ def test_new_days_are_built_in() -> None:
     assert FUSE.fuse_current_a == 25.0
     assert FUSE.fuse_margin_a == 2.0
     assert {a.name for a in FUSE.house.appliances} == {"heat_pump", "kettle", "cooker"}
-    assert not CURTAILED.has_optimum
+    assert CURTAILED.has_optimum
     assert not FUSE.has_optimum
     assert SLOW.has_optimum
 
