@@ -830,16 +830,31 @@ def run_day(
             "pv": _bins(pv[arrive : leave + 1]),
             "house": _bins(house[arrive : leave + 1]),
             **{f"car {rig.spec.label}": _bins(rig.car_w) for rig in rigs if rig.spec.default},
+            # The highest phase current per 10 s (days with a fuse): peaks, not means.
+            **{
+                f"phase {rig.spec.label}": _bins(rig.max_phase, PHASE_BIN_S, max)
+                for rig in rigs
+                if rig.spec.default and rig.max_phase
+            },
             "start_h": [arrive / 3600.0],
         }
     result.seconds = time.perf_counter() - began
     return result
 
 
-def _bins(values: Sequence[float], size: int = 60) -> list[float]:
-    return [
-        sum(values[i : i + size]) / len(values[i : i + size]) for i in range(0, len(values), size)
-    ]
+PHASE_BIN_S = 10
+
+
+def _bins(
+    values: Sequence[float],
+    size: int = 60,
+    reduce: Callable[[Sequence[float]], float] | None = None,
+) -> list[float]:
+    """Means (or ``reduce``) of consecutive bins of ``size`` values."""
+    chunks = [values[i : i + size] for i in range(0, len(values), size)]
+    if reduce is not None:
+        return [reduce(chunk) for chunk in chunks]
+    return [sum(chunk) / len(chunk) for chunk in chunks]
 
 
 # -- the optimum ----------------------------------------------------------------------------
@@ -1376,12 +1391,37 @@ def write_plots(results: Sequence[DayResult], directory: Path) -> list[Path] | s
             right.legend(fontsize=8)
             right.grid(alpha=0.3)
         right.set_title(first.title)
+        if first.fuse_current_a > 0 and any(k.startswith("phase ") for k in traces):
+            _plot_phases(left, first)
         fig.tight_layout()
         path = directory / f"{name}.png"
         fig.savefig(path, dpi=80)
         plt.close(fig)
         written.append(path)
     return written
+
+
+def _plot_phases(axes: Any, result: DayResult) -> None:
+    """Replace the curves (a Fast day has none) by the highest phase current over time, with
+    the fuse and the fuse − margin."""
+    axes.clear()
+    traces = result.traces
+    start = traces["start_h"][0]
+    for key, values in traces.items():
+        if key.startswith("phase "):
+            kind = next((k for k in STYLES if key == f"phase {k}"), "ours")
+            hours = [start + i * PHASE_BIN_S / 3600.0 for i in range(len(values))]
+            axes.plot(hours, values, color=STYLES[kind], lw=0.9, label=key)
+    fuse, margin = result.fuse_current_a, result.fuse_margin_a
+    axes.axhline(fuse, color="black", lw=1.5, label=f"fuse {fuse:g} A")
+    axes.axhline(
+        fuse - margin, color="black", lw=1, ls="--", label=f"fuse − margin {fuse - margin:g} A"
+    )
+    axes.set_xlabel("hour of day")
+    axes.set_ylabel(f"highest phase current at the grid (A, max per {PHASE_BIN_S} s)")
+    axes.set_title(f"{result.name}: the grid connection")
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=8)
 
 
 # -- command line ------------------------------------------------------------------------------

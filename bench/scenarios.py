@@ -269,7 +269,7 @@ BUILTIN: dict[str, Scenario] = {
         ),
         Scenario(
             "meter_15s",
-            "fast_clouds with site values reported every 15 s (a cloud-polled meter)",
+            "fast_clouds with a meter that reports every 15 s",
             pv=FAST_CLOUDS,
             soc_pct=50.0,
             seed=2,
@@ -278,7 +278,7 @@ BUILTIN: dict[str, Scenario] = {
         ),
         Scenario(
             "curtailed",
-            "6.5 kW PV, feed-in limited to 60 % (3.9 kW), home battery full by mid-morning",
+            "6.5 kW PV, feed-in limit 60 % (3.9 kW), battery full",
             pv=PvProfile(peak_w=CURTAILED_PEAK_W, sunrise_h=6.0, sunset_h=20.0),
             soc_pct=75.0,
             arrive_s=11 * HOUR,
@@ -288,7 +288,7 @@ BUILTIN: dict[str, Scenario] = {
         ),
         Scenario(
             "fuse_evening",
-            "Fast charging on a 25 A main fuse: heat pump, kettle (L1) and cooker, empty battery",
+            "Fast on a 25 A fuse: heat pump, kettle on L1, cooker",
             pv=PvProfile(peak_w=3000.0, sunrise_h=8.0, sunset_h=16.5),
             house=HouseProfile(
                 base_w=400.0,

@@ -3,8 +3,10 @@ evening; what the bench gives our controller (phase currents, curtailment), evcc
 and the fuse metrics."""
 
 import copy
+import importlib.util
 from dataclasses import replace
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,6 +25,7 @@ from bench.closed_loop import (
     grid_table,
     report,
     run_day,
+    write_plots,
 )
 from bench.scenarios import BUILTIN, HOUR, SLOW_METER_STALE_S, ScenarioError, scenario_from_dict
 from bench.strategies import BASELINES, DAY0, OURS, EvccConfig, EvccLike, Ours, Reading
@@ -183,9 +186,12 @@ def test_slow_meter_reports_and_ours_decides_on_them() -> None:
     assert evcc.reading(40039).site_t == last
 
 
-def test_short_runs_of_the_new_days() -> None:
-    """Each new day runs (shortened); the fuse metrics and the curtailment are measured."""
-    fuse = run_day(replace(FUSE, leave_s=19.5 * HOUR), (OURS, *BASELINES), optimum=False)
+def test_short_runs_of_the_new_days(tmp_path: Path) -> None:
+    """Each new day runs (shortened); the fuse metrics and the curtailment are measured; the
+    fuse day's plot shows the phase currents."""
+    fuse = run_day(
+        replace(FUSE, leave_s=19.5 * HOUR), (OURS, *BASELINES), optimum=False, traces=True
+    )
     by = {m.kind: m for m in fuse.metrics}
     assert fuse.optimum is None
     for m in fuse.metrics:
@@ -206,6 +212,10 @@ def test_short_runs_of_the_new_days() -> None:
     table = grid_table([fuse])
     assert table is not None
     assert "fuse_evening (25 A − 2 A)" in table
+    assert max(fuse.traces["phase original"]) == pytest.approx(original.max_phase_a)
+    written = write_plots([fuse], tmp_path)
+    if importlib.util.find_spec("matplotlib") is not None:
+        assert written == [tmp_path / "fuse_evening.png"]
     text = report([fuse], 1.0, 1, Realism())
     assert "## Grid connection" in text
     assert "targets fuse_evening" not in text
