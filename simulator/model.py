@@ -276,13 +276,17 @@ class SiteModel:
 
     def household_phase_w(self) -> PhasePower:
         """Household consumption per phase, without `loads` (sums to `household_w`)."""
+        l1, l2, l3 = (math.fsum(phase) for phase in zip(*self._household_parts(), strict=True))
+        return (l1, l2, l3)
+
+    def _household_parts(self) -> list[PhasePower]:
+        """The household's loads per phase: the base load (or the override) and appliances."""
         profile = self.house_profile
         if self.house_override is not None:
-            return _split(self.house_override, profile.base_phases)
+            return [_split(self.house_override, profile.base_phases)]
         parts = [_split(profile.base_w, profile.base_phases)]
         parts += [_split(a.level, a.phases) for a in self._appliances.values()]
-        l1, l2, l3 = (math.fsum(phase) for phase in zip(*parts, strict=True))
-        return (l1, l2, l3)
+        return parts
 
     @property
     def house_w(self) -> float:
@@ -319,12 +323,7 @@ class SiteModel:
 
     def house_phase_w(self) -> PhasePower:
         """House consumption per phase (sums to `house_w`)."""
-        profile = self.house_profile
-        if self.house_override is not None:
-            parts = [_split(self.house_override, profile.base_phases)]
-        else:
-            parts = [_split(profile.base_w, profile.base_phases)]
-            parts += [_split(a.level, a.phases) for a in self._appliances.values()]
+        parts = self._household_parts()
         parts += [_phase_values(load) for load in self.loads.values()]
         l1, l2, l3 = (math.fsum(phase) for phase in zip(*parts, strict=True))
         return (l1, l2, l3)
