@@ -20,6 +20,18 @@ least 6 A (0 otherwise, nothing during the first 2 s after plug-in) and the car 
 with its response delay and ramp (`simulator.car.Car`). ``--ideal`` switches all of this
 off (every strategy reads the exact values of the same second).
 
+**The grid connection.** Ours also gets the phase currents at the grid connection (A, the
+meter's reading: `simulator.pac2200.phase_currents` of the household's phases, the car on
+the phases it draws on and the inverter feeding symmetrically, as
+`SiteModel.grid_phase_w` has them) and the E3DC's curtailment bit (EMS status bit 4: a
+day with a feed-in limit curtails its PV above it, `SiteModel.feed_in_limit_w`; PV
+readings are then the curtailed PV). A day with a slow meter (``meter_interval_s``)
+reports every site value only at that interval, at a phase drawn per seed: every strategy
+reads the last report, ours gets its time as the measurement time and decides on each
+report and on its 5 s tick (charging_manager.py). A day's mode, main fuse and Stale data
+timeout go to every strategy (`bench.strategies.DaySetup`). Days with a fuse measure the
+highest phase current per second (without meter noise) for `fuse_metrics`.
+
 **Household accounting** (every kWh counted once; the home battery is lossless, so energy
 is conserved: PV + import = household + car + export + Δstored):
 
@@ -31,8 +43,9 @@ is conserved: PV + import = household + car + export + Δstored):
   *export lost* (reference export − export with the strategy): the car took PV that would
   otherwise have gone to the grid.
 
-**Physical limits** per day and seed: **B1** = ∫ min(max(PV − household, 0), car max power)
-dt over the plug-in window, capped by the room in the car — the most solar the car could
+**Physical limits** per day and seed (PV = what the panels could give, before a feed-in
+limit's curtailment): **B1** = ∫ min(max(PV − household, 0), car max power) dt over the
+plug-in window, capped by the room in the car — the most solar the car could
 take with no minimum power and no delays; and the **perfect-foresight optimum**
 (`bench.optimum`, MILP with HiGHS): the least extra import any controller could reach at a
 given car energy, knowing the whole day, with 0 or 6–16 A in whole amps on the car's phases,
@@ -70,7 +83,8 @@ from typing import Any
 import numpy
 
 from simulator.car import Car, IecState
-from simulator.model import SiteModel
+from simulator.model import PhasePower, SiteModel
+from simulator.pac2200 import phase_currents
 
 from .scenarios import BUILTIN, Scenario, ScenarioError, load_scenarios, profile_scenario
 from .strategies import (
@@ -79,6 +93,7 @@ from .strategies import (
     DAY0,
     OURS,
     VOLTAGE,
+    DaySetup,
     Ours,
     Reading,
     Strategy,
@@ -103,6 +118,9 @@ DEFAULT_SEEDS = 5
 DEFAULT_RANDOM = "1-6"
 """Random days of the default run, besides the named ones (`bench.random_days`)."""
 HISTORY_S = 8
+TICK_S = 5
+"""Ours' timer (charging_manager.py, TICK): with a slow meter it decides on each report and
+on this tick."""
 OPTIMUM_CACHE = Path(__file__).with_name("cache") / "optimum.json"
 B1 = "B1"
 REGENERATE = "python -m bench.closed_loop --output bench/results.md --plots bench/plots"
@@ -145,6 +163,37 @@ class Snapshot:
     session_wh: float
     session_s: float
     tag: str | None
+    curtailed: bool = False  # the inverter curtails (E3DC EMS status bit 4); pv is after it
+
+
+def history_s(scenario: Scenario) -> int:
+    """Seconds of snapshots a rig keeps: enough for the oldest value a reading may use."""
+    return max(HISTORY_S, scenario.meter_interval_s + 4)
+
+
+def day_setup(scenario: Scenario) -> DaySetup:
+    """What ``scenario`` asks of the strategies."""
+    return DaySetup(
+        mode=scenario.mode if scenario.mode != "pv" else None,
+        fuse_current_a=scenario.fuse_current_a,
+        fuse_margin_a=scenario.fuse_margin_a,
+        stale_timeout_s=scenario.stale_timeout_s,
+        tick_s=float(TICK_S) if scenario.meter_interval_s > 1 else None,
+    )
+
+
+def grid_phase_powers(
+    household: PhasePower, car_w: float, car_phases: int, battery: float, pv: float
+) -> PhasePower:
+    """Grid power per phase (W, + import): the household's phases, the car on its phases
+    (L1 only for a 1-phase car) and the inverter feeding symmetrically, as
+    `SiteModel.grid_phase_w` computes it with the car in ``loads``."""
+    inverter = (battery - pv) / 3.0
+    l1, l2, l3 = household
+    share = car_w / car_phases
+    if car_phases == 1:
+        return (l1 + share + inverter, l2 + inverter, l3 + inverter)
+    return (l1 + share + inverter, l2 + share + inverter, l3 + share + inverter)
 
 
 @dataclass(slots=True)
@@ -155,6 +204,7 @@ class Noise:
     site: array[float]
     car: array[float]
     offsets: tuple[int, int]  # E3DC and wallbox poll offsets (s) against the grid meter
+    report_phase: float = 0.0  # where in its interval a slow meter reports (0 ≤ x < 1)
 
     @classmethod
     def draw(cls, seed: int, seconds: int, realism: Realism) -> Noise:
@@ -175,7 +225,8 @@ class Noise:
         offsets = (
             (int(rng.integers(2)), int(rng.integers(2))) if realism.independent_polls else (0, 0)
         )
-        return cls(grid, site, car, offsets)
+        # Drawn last: the draws above stay what they were before slow meters existed.
+        return cls(grid, site, car, offsets, float(rng.random()))
 
 
 def _quantise(value: float, quantum: float) -> float:
@@ -189,14 +240,28 @@ class Rig:
     """One strategy with its charger and car on a site model."""
 
     def __init__(
-        self, spec: StrategySpec, scenario: Scenario, realism: Realism, noise: Noise
+        self,
+        spec: StrategySpec,
+        scenario: Scenario,
+        realism: Realism,
+        noise: Noise,
+        house_phases: Sequence[PhasePower] | None = None,
     ) -> None:
-        """Nothing plugged in; `attach` a model before running."""
+        """Nothing plugged in; `attach` a model before running. ``house_phases`` is the
+        household per phase and second (without it: the total split by the house
+        profile's base load shares)."""
         self.spec = spec
         self.scenario = scenario
         self.realism = realism
         self.noise = noise
-        self.strategy: Strategy = spec.build()
+        self.house_phases = house_phases
+        self.strategy: Strategy = spec.build(day_setup(scenario))
+        self.interval = scenario.meter_interval_s
+        self.report_offset = int(noise.report_phase * self.interval)
+        """A slow meter reports at the seconds ``t`` with ``t % interval == report_offset``
+        (the strategies' polls are not in step with it)."""
+        self.event_driven = spec.kind == "ours" and self.interval > 1
+        self.fuse = scenario.fuse_current_a
         self.car = Car(scenario.car.config())
         self.model: SiteModel | None = None
         self.now = 0
@@ -205,7 +270,7 @@ class Rig:
         self.session_wh = 0.0
         self.writes = 0
         self.rejected = 0
-        self.history: deque[Snapshot] = deque(maxlen=HISTORY_S)
+        self.history: deque[Snapshot] = deque(maxlen=history_s(scenario))
         # Per second of the plug-in window (values after the poll of that second).
         self.pv = array("d")
         self.house = array("d")
@@ -213,11 +278,15 @@ class Rig:
         self.grid = array("d")
         self.limits = array("i")
         self.energy: tuple[float, float, float] | None = None  # import, export, stored Wh
+        self.curtailed_wh = 0.0  # PV curtailed over the whole day (feed-in limit)
+        # The grid connection per second of the window (days with a fuse only): the
+        # highest phase current (A) as the PAC2200 would show it.
+        self.max_phase = array("d")
 
     def attach(self, model: SiteModel, history: Sequence[Snapshot]) -> None:
         """Drive the car on ``model``, continuing the readings of ``history``."""
         self.model = model
-        self.history = deque(history, maxlen=HISTORY_S)
+        self.history = deque(history, maxlen=history_s(self.scenario))
 
     def _car_step(self) -> float:
         """One second of the charger and the car at `now`; the car's power (W)."""
@@ -238,6 +307,22 @@ class Rig:
         self.session_wh += car.step(1.0, offer, VOLTAGE)
         return sum(car.phase_power(VOLTAGE))
 
+    def due(self, t: int) -> bool:
+        """Whether the strategy decides in second ``t``: at its own poll interval; ours
+        with a slow meter on each report and on its tick (event-driven, like the
+        integration's listener on the grid meter)."""
+        if self.event_driven:
+            return (t - self.report_offset) % self.interval == 0 or t % TICK_S == 0
+        return t >= self.strategy.next_poll
+
+    def household_phases(self, snap: Snapshot) -> PhasePower:
+        """The household per phase in the snapshot's second."""
+        if self.house_phases is not None:
+            return self.house_phases[snap.t]
+        a, b, c = self.scenario.house.base_phases
+        h = snap.household
+        return (h * a, h * b, h * c)
+
     def _at(self, t: int) -> Snapshot:
         """The snapshot of second ``t`` (clamped to the history kept)."""
         history = self.history
@@ -248,11 +333,30 @@ class Rig:
         """What the strategy reads when it polls at ``t`` (see `Realism`)."""
         realism, noise = self.realism, self.noise
         q = realism.quantum_w
-        meter = self._at(t - realism.meter_delay_s)
         independent = realism.independent_polls and self.spec.kind == "ours"
         site_offset, box_offset = noise.offsets if independent else (0, 0)
-        site = self._at(t - (t - site_offset) % 2) if independent else self._at(t)
+        if self.interval > 1:
+            # A slow meter: every site value comes from its last report.
+            reported = t - (t - self.report_offset) % self.interval
+            meter = self._at(reported - realism.meter_delay_s)
+            site = self._at(reported)
+        else:
+            reported = t
+            meter = self._at(t - realism.meter_delay_s)
+            site = self._at(t - (t - site_offset) % 2) if independent else self._at(t)
         box = self._at(t - (t - box_offset) % 2) if independent else self._at(t)
+        powers = grid_phase_powers(
+            self.household_phases(meter),
+            meter.car_w,
+            self.scenario.car.phases,
+            meter.battery,
+            meter.pv,
+        )
+        phase_noise = noise.grid[meter.t] / 3.0
+        noisy = [p + phase_noise for p in powers]
+        grid_currents = tuple(
+            round(math.copysign(i, p), 2) for i, p in zip(phase_currents(noisy), noisy, strict=True)
+        )
         car_w = _quantise(box.car_w + (noise.car[box.t] if box.car_w > 0 else 0.0), q)
         i1, i2, i3 = box.currents
         return Reading(
@@ -274,6 +378,9 @@ class Rig:
             session_wh=box.session_wh,
             session_s=box.session_s,
             tag=box.tag,
+            site_t=float(reported),
+            grid_currents=(grid_currents[0], grid_currents[1], grid_currents[2]),
+            curtailed=site.curtailed,
         )
 
     def poll(self, t: int) -> None:
@@ -289,19 +396,26 @@ class Rig:
 
     def run(self, first: int, leave: int, pv: Sequence[float], house: Sequence[float]) -> None:
         """Seconds ``first`` .. ``leave`` with the car, then without it to the horizon."""
-        model, strategy, car = self.model, self.strategy, self.car
+        model, car = self.model, self.car
         assert model is not None
         pv_a, house_a, car_a = self.pv.append, self.house.append, self.car_w.append
         grid_a, limit_a, keep = self.grid.append, self.limits.append, self.history.append
+        phase_a = self.max_phase.append
+        fuse, car_phases = self.fuse, self.scenario.car.phases
+        house_phases = self.house_phases
         load = [0.0]
 
         def after(i: int, battery: float, soc: float, grid: float) -> float:
             t = first + i
             car_w = load[0]
             plugged = car.plugged
+            produced = model.last_pv_w
+            if fuse > 0 and house_phases is not None:
+                powers = grid_phase_powers(house_phases[t], car_w, car_phases, battery, produced)
+                phase_a(max(phase_currents(powers)))
             snap = Snapshot(
                 t=t,
-                pv=pv[t],
+                pv=produced,
                 household=house[t],
                 grid=grid,
                 battery=battery,
@@ -314,9 +428,10 @@ class Rig:
                 session_wh=self.session_wh,
                 session_s=t - self.plugged_at if plugged and self.plugged_at is not None else 0.0,
                 tag=car.config.tag if plugged else None,
+                curtailed=produced < pv[t],
             )
             keep(snap)
-            if t >= strategy.next_poll:
+            if self.due(t):
                 self.poll(t)
             pv_a(pv[t])
             house_a(house[t])
@@ -335,6 +450,7 @@ class Rig:
         model.replay(pv[first : leave + 1], house[first : leave + 1], after, load[0])
         model.replay(pv[leave + 1 :], house[leave + 1 :])
         self.energy = household_energy(model)
+        self.curtailed_wh = model.energy.curtailed_wh
 
 
 def household_energy(model: SiteModel) -> tuple[float, float, float]:
@@ -366,6 +482,33 @@ class Metrics:
     p95_reduce_s: float | None
     writes: int
     gap_kwh: float | None = None  # extra import − the optimum's at the same car energy
+    # Days with a main fuse (None on the others): the highest phase current at the grid
+    # connection over the window (A, as the PAC2200 shows it) and the seconds any phase
+    # was above fuse − margin and above the fuse itself.
+    max_phase_a: float | None = None
+    over_margin_s: int | None = None
+    over_fuse_s: int | None = None
+    curtailed_used_kwh: float = 0.0  # PV the reference day curtailed that this run used
+
+
+@dataclass(frozen=True, slots=True)
+class FuseMetrics:
+    """The grid connection over a window (see `fuse_metrics`)."""
+
+    max_phase_a: float
+    over_margin_s: int
+    over_fuse_s: int
+
+
+def fuse_metrics(max_phase: Sequence[float], fuse_a: float, margin_a: float) -> FuseMetrics:
+    """From the highest phase current of each second: its maximum, and the seconds it was
+    above ``fuse_a − margin_a`` and above ``fuse_a`` (strictly)."""
+    limit = fuse_a - margin_a
+    return FuseMetrics(
+        max_phase_a=max(max_phase, default=0.0),
+        over_margin_s=sum(1 for i in max_phase if i > limit),
+        over_fuse_s=sum(1 for i in max_phase if i > fuse_a),
+    )
 
 
 def count_starts(car: Sequence[float]) -> int:
@@ -423,7 +566,9 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     return float(ordered[max(0, math.ceil(q * len(ordered)) - 1)])
 
 
-def evaluate(rig: Rig, reference: tuple[float, float, float]) -> Metrics:
+def evaluate(
+    rig: Rig, reference: tuple[float, float, float], reference_curtailed_wh: float = 0.0
+) -> Metrics:
     """The household accounting and the window metrics of one rig."""
     assert rig.energy is not None
     imported, exported, stored = rig.energy
@@ -431,6 +576,12 @@ def evaluate(rig: Rig, reference: tuple[float, float, float]) -> Metrics:
     car_kwh = sum(rig.car_w) / 3.6e6
     extra = ((imported - ref_import) + (ref_stored - stored)) / 1000.0
     times = reduce_times(rig.pv, rig.house, rig.car_w, rig.limits)
+    scenario = rig.scenario
+    fuse = (
+        fuse_metrics(rig.max_phase, scenario.fuse_current_a, scenario.fuse_margin_a)
+        if scenario.fuse_current_a > 0
+        else None
+    )
     return Metrics(
         strategy=rig.spec.label,
         kind=rig.spec.kind,
@@ -445,6 +596,10 @@ def evaluate(rig: Rig, reference: tuple[float, float, float]) -> Metrics:
         longest_import_s=longest_import(rig.car_w, rig.grid),
         p95_reduce_s=percentile([t for t, a in times if a > MIN_OFFER_A], 0.95),
         writes=rig.writes,
+        max_phase_a=fuse.max_phase_a if fuse is not None else None,
+        over_margin_s=fuse.over_margin_s if fuse is not None else None,
+        over_fuse_s=fuse.over_fuse_s if fuse is not None else None,
+        curtailed_used_kwh=(reference_curtailed_wh - rig.curtailed_wh) / 1000.0,
     )
 
 
@@ -494,6 +649,10 @@ class DayResult:
     seconds: float
     reference_import_kwh: float = 0.0
     traces: dict[str, list[float]] = field(default_factory=dict)
+    fuse_current_a: float = 0.0
+    fuse_margin_a: float = 0.0
+    feed_in_limit_w: float | None = None
+    mode: str = "pv"
 
     def by_label(self) -> dict[str, Metrics]:
         """Metrics by strategy label."""
@@ -513,6 +672,7 @@ def _site_model(scenario: Scenario) -> SiteModel:
         start_s=scenario.start_s,
         soc_pct=scenario.soc_pct,
         day_start=DAY0.timestamp(),
+        feed_in_limit_w=scenario.feed_in_limit_w,
     )
     if scenario.profile is not None:
         model.pv_override = scenario.profile.pv_w[int(scenario.start_s)]
@@ -522,15 +682,18 @@ def _site_model(scenario: Scenario) -> SiteModel:
 
 @dataclass(slots=True)
 class Exogenous:
-    """The reference day: PV and household per second (index = seconds after midnight,
-    to `HORIZON_S`), the reference model at the horizon, a copy taken after second
-    ``arrive − 1``, and the site's values in the seconds before the car (for the polls)."""
+    """The reference day: PV (available, before any curtailment) and household per second
+    (index = seconds after midnight, to `HORIZON_S`), the household per phase, the
+    reference model at the horizon, a copy taken after second ``arrive − 1``, and the
+    site's values in the seconds before the car (for the polls)."""
 
     pv: list[float]
     house: list[float]
+    house_phases: list[PhasePower]
     reference: SiteModel
     at_arrival: SiteModel
-    before: list[tuple[int, float, float, float, float]]  # t, pv, household, battery, soc
+    # t, pv produced, household, battery, soc, curtailed
+    before: list[tuple[int, float, float, float, float, bool]]
 
 
 def exogenous_day(scenario: Scenario) -> Exogenous:
@@ -541,31 +704,42 @@ def exogenous_day(scenario: Scenario) -> Exogenous:
     battery_model = copy.deepcopy(model)
     begin = int(scenario.start_s)
     arrive = math.ceil(scenario.arrive_s)
-    first_kept = arrive - POLL_LEAD_S - HISTORY_S
+    first_kept = arrive - POLL_LEAD_S - history_s(scenario)
     pv = [0.0] * (HORIZON_S + 1)
     house = [0.0] * (HORIZON_S + 1)
+    phases: list[PhasePower] = [(0.0, 0.0, 0.0)] * (HORIZON_S + 1)
     profile = scenario.profile
-    pv[begin], house[begin] = model.pv_w, model.household_w
+    pv[begin], house[begin] = model.pv_available_w, model.household_w
+    phases[begin] = model.household_phase_w()
+    running: tuple[str, ...] | None = None
     for t in range(begin + 1, HORIZON_S + 1):
         if profile is not None:
             model.pv_override = profile.pv_w[t % DAY]
             model.house_override = profile.house_w[t % DAY]
         model.step_weather(1.0)
-        pv[t], house[t] = model.pv_w, model.household_w
-    before: list[tuple[int, float, float, float, float]] = []
+        pv[t], house[t] = model.pv_available_w, model.household_w
+        # The phases change only when an appliance starts or stops (or a profile's total).
+        now_running = model.running_appliances
+        if profile is not None or now_running != running:
+            phases[t] = model.household_phase_w()
+            running = now_running
+        else:
+            phases[t] = phases[t - 1]
+    before: list[tuple[int, float, float, float, float, bool]] = []
     start = begin + 1
     split = max(start, min(arrive, first_kept))
     battery_model.replay(pv[start:split], house[start:split])
 
     def keep(i: int, battery: float, soc: float, _grid: float) -> float:
         t = split + i
-        before.append((t, pv[t], house[t], battery, soc))
+        produced = battery_model.last_pv_w
+        before.append((t, produced, house[t], battery, soc, produced < pv[t]))
         return 0.0
 
     battery_model.replay(pv[split:arrive], house[split:arrive], keep)
     at_arrival = copy.deepcopy(battery_model)
     battery_model.replay(pv[max(arrive, start) :], house[max(arrive, start) :])
-    return Exogenous(pv, house, battery_model, at_arrival, before)
+    return Exogenous(pv, house, phases, battery_model, at_arrival, before)
 
 
 def run_day(
@@ -588,20 +762,20 @@ def run_day(
     pv, house = day.pv, day.house
     reference = household_energy(day.reference)
     noise = Noise.draw(scenario.seed, HORIZON_S + 1, realism)
-    rigs = [Rig(spec, scenario, realism, noise) for spec in specs]
+    rigs = [Rig(spec, scenario, realism, noise, day.house_phases) for spec in specs]
 
     # Before the car: every strategy polls the reference day (nothing it writes matters
     # yet, but it starts with the state it would have).
     first_poll = arrive - POLL_LEAD_S
-    for t, p, h, b, soc in day.before:
+    for t, p, h, b, soc, curtailed in day.before:
         for rig in rigs:
             rig.history.append(
                 Snapshot(
                     t, p, h, h + b - p, b, soc, 0.0, (0.0, 0.0, 0.0), False, False,
-                    rig.limit, 0.0, 0.0, None,
+                    rig.limit, 0.0, 0.0, None, curtailed,
                 )
             )  # fmt: skip
-            if t >= first_poll and t >= rig.strategy.next_poll:
+            if t >= first_poll and rig.due(t):
                 rig.poll(t)
 
     begin = int(scenario.start_s)
@@ -609,7 +783,8 @@ def run_day(
         rig.attach(copy.deepcopy(day.at_arrival), list(rig.history))
         rig.run(max(arrive, begin + 1), leave, pv, house)
 
-    metrics = [evaluate(rig, reference) for rig in rigs]
+    reference_curtailed = day.reference.energy.curtailed_wh
+    metrics = [evaluate(rig, reference, reference_curtailed) for rig in rigs]
     summary = None
     max_car = min(
         car_room_kwh(scenario),
@@ -619,7 +794,7 @@ def run_day(
         * scenario.car.phases
         / 3.6e6,
     )
-    if optimum:
+    if optimum and scenario.has_optimum:
         summary = optimum_summary(
             scenario,
             pv,
@@ -645,22 +820,41 @@ def run_day(
         ours_currents=sorted(ours.decided) if isinstance(ours, Ours) else [],
         seconds=0.0,
         reference_import_kwh=reference[0] / 1000.0,
+        fuse_current_a=scenario.fuse_current_a,
+        fuse_margin_a=scenario.fuse_margin_a,
+        feed_in_limit_w=scenario.feed_in_limit_w,
+        mode=scenario.mode,
     )
     if traces:
         result.traces = {
             "pv": _bins(pv[arrive : leave + 1]),
             "house": _bins(house[arrive : leave + 1]),
             **{f"car {rig.spec.label}": _bins(rig.car_w) for rig in rigs if rig.spec.default},
+            # The highest phase current per 10 s (days with a fuse): peaks, not means.
+            **{
+                f"phase {rig.spec.label}": _bins(rig.max_phase, PHASE_BIN_S, max)
+                for rig in rigs
+                if rig.spec.default and rig.max_phase
+            },
             "start_h": [arrive / 3600.0],
         }
     result.seconds = time.perf_counter() - began
     return result
 
 
-def _bins(values: Sequence[float], size: int = 60) -> list[float]:
-    return [
-        sum(values[i : i + size]) / len(values[i : i + size]) for i in range(0, len(values), size)
-    ]
+PHASE_BIN_S = 10
+
+
+def _bins(
+    values: Sequence[float],
+    size: int = 60,
+    reduce: Callable[[Sequence[float]], float] | None = None,
+) -> list[float]:
+    """Means (or ``reduce``) of consecutive bins of ``size`` values."""
+    chunks = [values[i : i + size] for i in range(0, len(values), size)]
+    if reduce is not None:
+        return [reduce(chunk) for chunk in chunks]
+    return [sum(chunk) / len(chunk) for chunk in chunks]
 
 
 # -- the optimum ----------------------------------------------------------------------------
@@ -776,8 +970,10 @@ def make_jobs(
     defaults = (OURS, *BASELINES)
     jobs = []
     for scenario in scenarios:
+        # The settings swept are about surplus charging: a day in another mode has none.
+        sweep = curves and scenario.mode == "pv"
         for index in range(seeds):
-            specs = defaults + tuple(CURVES) if curves and index == 0 else defaults
+            specs = defaults + tuple(CURVES) if sweep and index == 0 else defaults
             jobs.append(
                 Job(
                     replace(scenario, seed=seed_for(scenario, index)),
@@ -786,7 +982,7 @@ def make_jobs(
                     realism,
                     optimum,
                     traces and index == 0,
-                    8 if curves and index == 0 else 0,
+                    8 if sweep and index == 0 else 0,
                     cache,
                 )
             )
@@ -939,10 +1135,59 @@ def markdown_table(results: Sequence[DayResult]) -> str:
     return "\n".join(lines)
 
 
+GRID_COLUMNS = (
+    "Day",
+    "Strategy",
+    "Car kWh",
+    "Max phase A",
+    "s above fuse − margin",
+    "s above fuse",
+    "Curtailed PV used kWh",
+)
+
+
+def grid_table(results: Sequence[DayResult]) -> str | None:
+    """Days with a main fuse or a feed-in limit: the grid connection per default strategy,
+    median (worst) over the seeds (None when there is no such day)."""
+    lines = ["| " + " | ".join(GRID_COLUMNS) + " |", "|" + "---|" * len(GRID_COLUMNS)]
+    for name, runs in group(results).items():
+        first = runs[0]
+        if first.fuse_current_a <= 0 and first.feed_in_limit_w is None:
+            continue
+        for kind in ("ours", "evcc", "original"):
+            ms = [r.default(kind) for r in runs]
+            fused = first.fuse_current_a > 0
+            row = (
+                name
+                if not fused
+                else f"{name} ({first.fuse_current_a:g} A − {first.fuse_margin_a:g} A)",
+                ms[0].strategy,
+                _spread([m.car_kwh for m in ms], min),
+                _spread([m.max_phase_a for m in ms], max) if fused else "—",
+                _spread([_float(m.over_margin_s) for m in ms], max) if fused else "—",
+                _spread([_float(m.over_fuse_s) for m in ms], max) if fused else "—",
+                _spread([m.curtailed_used_kwh for m in ms], min)
+                if first.feed_in_limit_w is not None
+                else "—",
+            )
+            lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines) if len(lines) > 2 else None
+
+
+def _float(value: int | None) -> float | None:
+    return float(value) if value is not None else None
+
+
+def surplus_days(results: Sequence[DayResult]) -> list[DayResult]:
+    """The results of days in PV mode: the targets and totals are about surplus charging
+    (a Fast day charges from the grid by design; its table is the grid connection's)."""
+    return [r for r in results if r.mode == "pv"]
+
+
 def verdict_lines(results: Sequence[DayResult]) -> list[str]:
-    """One line per day: the targets, PASS or MISS."""
+    """One line per day in PV mode: the targets, PASS or MISS."""
     lines = []
-    for _, runs in group(results).items():
+    for _, runs in group(surplus_days(results)).items():
         v = verdict(runs)
         marks = [
             f"dominates evcc {v.dominates_evcc}/{v.seeds} "
@@ -969,8 +1214,9 @@ def verdict_lines(results: Sequence[DayResult]) -> list[str]:
 
 
 def overall_lines(results: Sequence[DayResult]) -> list[str]:
-    """Over every day and seed: how often ours at its defaults dominates each baseline,
-    and the totals of car energy, extra import and starts."""
+    """Over every day and seed in PV mode: how often ours at its defaults dominates each
+    baseline, and the totals of car energy, extra import and starts."""
+    results = surplus_days(results)
     lines = []
     for kind in ("evcc", "original"):
         wins = sum(dominates(r.default("ours"), r.default(kind)) for r in results)
@@ -1033,9 +1279,21 @@ def report(results: Sequence[DayResult], seconds: float, workers: int, realism: 
         "",
         f"Median (worst) over {seeds} seed(s) per day; worst = least car energy, most extra "
         "import, largest gap, most starts. Equal within 10 Wh or 0.2 % of the car energy.",
-        "",
-        *verdict_lines(results),
     ]
+    grid = grid_table(results)
+    if grid is not None:
+        lines += [
+            "",
+            "## Grid connection",
+            "",
+            "Days with a main fuse (the highest phase current at the grid connection as the "
+            "PAC2200 shows it, seconds any phase was above fuse − margin and above the fuse) "
+            "or a feed-in limit (PV the reference day curtailed that the car used); median "
+            "(worst) over the seeds. The optimum models no fuse: a day with one has no gap.",
+            "",
+            grid,
+        ]
+    lines += ["", *verdict_lines(results)]
     lines += ["", *overall_lines(results)]
     wrong = below_optimum(results)
     if wrong:
@@ -1071,7 +1329,7 @@ def to_json(results: Sequence[DayResult], seconds: float) -> dict[str, Any]:
             }
             for r in results
         ],
-        "targets": [asdict(verdict(runs)) for runs in group(results).values()],
+        "targets": [asdict(verdict(runs)) for runs in group(surplus_days(results)).values()],
     }
 
 
@@ -1133,12 +1391,37 @@ def write_plots(results: Sequence[DayResult], directory: Path) -> list[Path] | s
             right.legend(fontsize=8)
             right.grid(alpha=0.3)
         right.set_title(first.title)
+        if first.fuse_current_a > 0 and any(k.startswith("phase ") for k in traces):
+            _plot_phases(left, first)
         fig.tight_layout()
         path = directory / f"{name}.png"
         fig.savefig(path, dpi=80)
         plt.close(fig)
         written.append(path)
     return written
+
+
+def _plot_phases(axes: Any, result: DayResult) -> None:
+    """Replace the curves (a Fast day has none) by the highest phase current over time, with
+    the fuse and the fuse − margin."""
+    axes.clear()
+    traces = result.traces
+    start = traces["start_h"][0]
+    for key, values in traces.items():
+        if key.startswith("phase "):
+            kind = next((k for k in STYLES if key == f"phase {k}"), "ours")
+            hours = [start + i * PHASE_BIN_S / 3600.0 for i in range(len(values))]
+            axes.plot(hours, values, color=STYLES[kind], lw=0.9, label=key)
+    fuse, margin = result.fuse_current_a, result.fuse_margin_a
+    axes.axhline(fuse, color="black", lw=1.5, label=f"fuse {fuse:g} A")
+    axes.axhline(
+        fuse - margin, color="black", lw=1, ls="--", label=f"fuse − margin {fuse - margin:g} A"
+    )
+    axes.set_xlabel("hour of day")
+    axes.set_ylabel(f"highest phase current at the grid (A, max per {PHASE_BIN_S} s)")
+    axes.set_title(f"{result.name}: the grid connection")
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=8)
 
 
 # -- command line ------------------------------------------------------------------------------

@@ -2,10 +2,11 @@
 
 The closed-loop bench (bench/closed_loop.py) records, per second of a horizon (e.g. 30 h:
 midnight to 06:00 the next morning), the PV power and the household load without the car
-(`SiteModel.pv_w`, `SiteModel.household_w` in simulator/model.py). With those arrays, the
-home battery, the car and its plug-in window in `DayInputs`, this module answers: how low
-can the grid import be for a car that takes at least E kWh, for any controller with
-perfect knowledge of the day?
+(`SiteModel.pv_available_w`, `SiteModel.household_w` in simulator/model.py: the PV before
+any curtailment by a feed-in limit, see `bench.scenarios.Scenario.has_optimum`). With
+those arrays, the home battery, the car and its plug-in window in `DayInputs`, this module
+answers: how low can the grid import be for a car that takes at least E kWh, for any
+controller with perfect knowledge of the day?
 
 Objective (kWh), the same for the optimum, `greedy_no_car_kwh` and the bench::
 

@@ -24,13 +24,28 @@ JSON scenario file (one object or a list of them; every key optional except ``na
               "taper_soc_pct": null, "taper_min_a": 6, "min_current_a": 6},
       "arrive": "08:00", "leave": "18:00",
       "start": "00:00",
-      "profile": "day.csv"
+      "profile": "day.csv",
+      "mode": "pv", "feed_in_limit_w": null, "meter_interval_s": 1,
+      "fuse_current_a": 0, "fuse_margin_a": 2, "stale_timeout_s": null
     }
 
 ``pv.cloud_hours`` limits the local hours in which clouds start (afternoon storms).
 ``car.taper_soc_pct`` (null: off) makes the car take less above that state of charge,
 linearly down to ``car.taper_min_a`` per phase at ``target_soc_pct``; a car with
 ``car.min_current_a`` above 6 refuses smaller offers (see `simulator.car`).
+
+An appliance may also run at fixed times: ``"schedule": [[18.5, 2700]]`` (local start
+hour, duration in s; see `simulator.model.Appliance`).
+
+``mode`` is what every strategy charges in: ``pv`` (surplus only, the default), ``min_pv``
+or ``fast`` (each baseline in its own equivalent, see `bench.strategies`).
+``feed_in_limit_w`` limits the export (the inverter curtails above it; the E3DC's EMS bit 4
+tells ours). ``meter_interval_s`` is how often the site values (grid, battery, PV) are
+reported: 1 = the PAC2200 and E3DC polled every 2 s as usual; 15 = a slow meter, every
+strategy sees the last report, ours decides on each report and on its 5 s tick.
+``fuse_current_a`` (0 = none) and ``fuse_margin_a`` are the main fuse per phase and the
+margin below it (ours' Fuse and Fuse margin settings; evcc gets a main circuit with
+``maxCurrent`` = fuse − margin). ``stale_timeout_s`` replaces ours' Stale data timeout.
 
 ``start`` begins the simulation later than midnight (the battery SoC is then the one at
 that time); the default simulates the whole day.
@@ -61,6 +76,7 @@ from simulator.model import (
 )
 
 HOUR = 3600.0
+MODES = ("pv", "min_pv", "fast")
 
 
 class ScenarioError(ValueError):
@@ -126,15 +142,54 @@ class Scenario:
     seed: int = 1
     profile: Profile | None = None
     start_s: float = 0.0  # simulation start (the day's midnight by default)
+    mode: str = "pv"  # "pv", "min_pv" or "fast" for every strategy
+    feed_in_limit_w: float | None = None  # W of export the inverter allows (None: no limit)
+    meter_interval_s: int = 1  # s between reports of the site values
+    fuse_current_a: float = 0.0  # A per phase of the main fuse (0: none)
+    fuse_margin_a: float = 2.0  # A kept below the fuse
+    stale_timeout_s: float | None = None  # ours' Stale data timeout (None: its default)
+
+    @property
+    def has_optimum(self) -> bool:
+        """Whether `bench.optimum` bounds this day. It knows no fuse, and a day in Fast or
+        Min+PV is not about surplus. A feed-in limit needs no constraint of its own: it
+        only removes export, which the objective (import − stored energy) does not count,
+        and PV is curtailed only while exporting at the limit, where import is 0 either
+        way; so the optimum over the available PV (the bench's PV arrays) is the day's."""
+        return self.fuse_current_a <= 0 and self.mode == "pv"
 
     def __post_init__(self) -> None:
-        """Check the window and the car."""
+        """Check the window, the car and the grid connection."""
+        if self.mode not in MODES:
+            raise ScenarioError(f"{self.name}: mode must be one of {', '.join(MODES)}")
+        if self.meter_interval_s < 1:
+            raise ScenarioError(f"{self.name}: meter_interval_s must be at least 1")
+        if self.feed_in_limit_w is not None and self.feed_in_limit_w < 0:
+            raise ScenarioError(f"{self.name}: feed_in_limit_w must not be negative")
+        if self.fuse_current_a < 0 or self.fuse_margin_a < 0:
+            raise ScenarioError(f"{self.name}: fuse values must not be negative")
         if not 0 <= self.start_s <= self.arrive_s < self.leave_s <= DAY_S:
             raise ScenarioError(
                 f"{self.name}: need start ≤ arrival < departure within the same day"
             )
         if self.car.phases not in (1, 3):
             raise ScenarioError(f"{self.name}: a car charges on 1 or 3 phases")
+
+
+FAST_CLOUDS = PvProfile(
+    peak_w=9000.0,
+    sunrise_h=5.5,
+    sunset_h=21.0,
+    clouds_per_h=30.0,
+    cloud_duration_s=(10.0, 120.0),
+    cloud_cut=(0.3, 0.8),
+    cloud_edge_s=3.0,
+)
+CURTAILED_PEAK_W = 6500.0
+SLOW_METER_S = 15
+SLOW_METER_STALE_S = 30.0
+"""Ours' Stale data timeout on the slow-meter day: twice the meter's interval (one late or
+missed report does not yet mean stale data)."""
 
 
 def _summer(name: str = "summer") -> Scenario:
@@ -154,15 +209,7 @@ BUILTIN: dict[str, Scenario] = {
         Scenario(
             "fast_clouds",
             "Summer day with fast passing clouds",
-            pv=PvProfile(
-                peak_w=9000.0,
-                sunrise_h=5.5,
-                sunset_h=21.0,
-                clouds_per_h=30.0,
-                cloud_duration_s=(10.0, 120.0),
-                cloud_cut=(0.3, 0.8),
-                cloud_edge_s=3.0,
-            ),
+            pv=FAST_CLOUDS,
             soc_pct=50.0,
             seed=2,
         ),
@@ -219,6 +266,60 @@ BUILTIN: dict[str, Scenario] = {
             pv=PvProfile(peak_w=7000.0, sunrise_h=6.5, sunset_h=19.5),
             soc_pct=5.0,
             seed=6,
+        ),
+        Scenario(
+            "meter_15s",
+            "fast_clouds with a meter that reports every 15 s",
+            pv=FAST_CLOUDS,
+            soc_pct=50.0,
+            seed=2,
+            meter_interval_s=SLOW_METER_S,
+            stale_timeout_s=SLOW_METER_STALE_S,
+        ),
+        Scenario(
+            "curtailed",
+            "6.5 kW PV, feed-in limit 60 % (3.9 kW), battery full",
+            pv=PvProfile(peak_w=CURTAILED_PEAK_W, sunrise_h=6.0, sunset_h=20.0),
+            soc_pct=75.0,
+            arrive_s=11 * HOUR,
+            leave_s=18 * HOUR,
+            seed=7,
+            feed_in_limit_w=0.6 * CURTAILED_PEAK_W,
+        ),
+        Scenario(
+            "fuse_evening",
+            "Fast on a 25 A fuse: heat pump, kettle on L1, cooker",
+            pv=PvProfile(peak_w=3000.0, sunrise_h=8.0, sunset_h=16.5),
+            house=HouseProfile(
+                base_w=400.0,
+                appliances=(
+                    Appliance("heat_pump", 3000.0, (0.0, 0.0), 0.0, schedule=((17.5, 9000.0),)),
+                    Appliance(
+                        "kettle",
+                        2000.0,
+                        (0.0, 0.0),
+                        0.0,
+                        (1.0, 0.0, 0.0),
+                        schedule=((18.0, 180.0),),
+                    ),
+                    Appliance(
+                        "cooker",
+                        5000.0,
+                        (0.0, 0.0),
+                        0.0,
+                        (0.4, 0.35, 0.25),
+                        schedule=((18.5, 2700.0),),
+                    ),
+                ),
+            ),
+            soc_pct=5.0,
+            start_s=16 * HOUR,
+            arrive_s=17 * HOUR,
+            leave_s=22 * HOUR,
+            seed=8,
+            mode="fast",
+            fuse_current_a=25.0,
+            fuse_margin_a=2.0,
         ),
     )
 }
@@ -307,6 +408,12 @@ def scenario_from_dict(data: Any, *, base: Path = Path()) -> Scenario:
         "leave",
         "start",
         "profile",
+        "mode",
+        "feed_in_limit_w",
+        "meter_interval_s",
+        "fuse_current_a",
+        "fuse_margin_a",
+        "stale_timeout_s",
     }
     name: str = data["name"]
     unknown = set(data) - known
@@ -322,10 +429,7 @@ def scenario_from_dict(data: Any, *, base: Path = Path()) -> Scenario:
                 if not isinstance(appliances, list):
                     raise ScenarioError("house.appliances must be a list")
                 house = replace(
-                    house,
-                    appliances=tuple(
-                        _build(Appliance, _object(a, "appliance"), "appliance") for a in appliances
-                    ),
+                    house, appliances=tuple(_appliance(_object(a, "appliance")) for a in appliances)
                 )
         profile = None
         if "profile" in data:
@@ -343,11 +447,32 @@ def scenario_from_dict(data: Any, *, base: Path = Path()) -> Scenario:
             seed=int(data.get("seed", 1)),
             profile=profile,
             start_s=_clock(data.get("start", 0)),
+            mode=str(data.get("mode", "pv")),
+            feed_in_limit_w=_optional_float(data.get("feed_in_limit_w")),
+            meter_interval_s=int(data.get("meter_interval_s", 1)),
+            fuse_current_a=float(data.get("fuse_current_a", 0.0)),
+            fuse_margin_a=float(data.get("fuse_margin_a", 2.0)),
+            stale_timeout_s=_optional_float(data.get("stale_timeout_s")),
         )
     except (TypeError, ValueError) as err:
         if isinstance(err, ScenarioError):
             raise
         raise ScenarioError(f"{name}: {err}") from err
+
+
+def _appliance(values: dict[str, Any]) -> Appliance:
+    """An appliance; its ``schedule`` is a list of [start hour, duration s] pairs."""
+    schedule = values.get("schedule", [])
+    if not isinstance(schedule, list) or not all(
+        isinstance(run, list) and len(run) == 2 for run in schedule
+    ):
+        raise ScenarioError("appliance.schedule must be a list of [start hour, duration s]")
+    runs = tuple((float(start), float(duration)) for start, duration in schedule)
+    return replace(_build(Appliance, {**values, "schedule": []}, "appliance"), schedule=runs)
+
+
+def _optional_float(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 def _object(value: Any, what: str) -> dict[str, Any]:

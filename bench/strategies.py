@@ -9,6 +9,14 @@ delay and ramp.
 - `Original`: the 2023 tool's control law (README: Migration from the original tool), every 20 s.
 - `EvccLike`: evcc's PV mode with its defaults (bench/results.md), every 30 s.
 
+A day may ask for another mode, a main fuse or a slow meter (`DaySetup`, from the scenario):
+ours gets them as its settings; evcc its modes ``minpv`` / ``now`` and, with a fuse, a main
+circuit on the grid meter with ``maxCurrent`` = fuse − margin (evcc's load management,
+docs.evcc.io "Load Management": the loadpoint's current is capped at its measured current
+plus what the circuit has left, and below the minimum the charger is disabled); the
+original tool has no Fast mode and no fuse limit: for Fast it gets min = max = 16 A with
+``pv_only = false`` (full current whatever the surplus), for Min+PV ``pv_only = false``.
+
 The upper bound has no controller: see `closed_loop.upper_bound`.
 """
 
@@ -16,6 +24,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
+from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,6 +32,7 @@ from typing import Any
 from custom_components.solar_wallbox.charging.controller import SurplusController
 from custom_components.solar_wallbox.charging.model import (
     ChargeMode,
+    Reason,
     Settings,
     SiteInput,
     WallboxInput,
@@ -51,6 +61,20 @@ class Reading:
     session_wh: float
     session_s: float
     tag: str | None
+    site_t: float | None = None  # when the site values were reported (None: at `t`)
+    grid_currents: tuple[float, float, float] | None = None  # A at the grid, − exporting
+    curtailed: bool | None = None  # E3DC EMS status bit 4
+
+
+@dataclass(frozen=True, slots=True)
+class DaySetup:
+    """What a day asks of every strategy (see the module docstring)."""
+
+    mode: str | None = None  # "min_pv" or "fast" replaces the spec's mode (None: keep it)
+    fuse_current_a: float = 0.0  # 0: no fuse limit
+    fuse_margin_a: float = 2.0
+    stale_timeout_s: float | None = None  # ours' Stale data timeout (None: its default)
+    tick_s: float | None = None  # ours decides on each site report and on this tick
 
 
 class Strategy(ABC):
@@ -74,25 +98,38 @@ class Ours(Strategy):
     name = "ours"
     poll_s = 2.0
 
-    def __init__(self, settings: Settings | None = None, *, label: str = "ours") -> None:
+    def __init__(
+        self, settings: Settings | None = None, *, label: str = "ours", poll_s: float = 2.0
+    ) -> None:
         """Wrap a fresh controller."""
         super().__init__()
         self.name = label
+        self.poll_s = poll_s
         self.settings = settings if settings is not None else Settings(mode=ChargeMode.PV)
         self.controller = SurplusController(self.settings)
         self.decided: set[int] = set()
         """Every current the controller decided (for the range check)."""
+        self.reasons: Counter[Reason] = Counter()
+        """How often each decision reason came up (e.g. site_stale with a slow meter)."""
 
     def poll(self, reading: Reading) -> int | None:
         """One decision; a write when the controller asks for one."""
         self.next_poll = reading.t + self.poll_s
         now = DAY0 + timedelta(seconds=reading.t)
+        site_t = reading.t if reading.site_t is None else reading.site_t
+        currents = reading.grid_currents
         site = SiteInput(
-            measured_at=now,
+            measured_at=DAY0 + timedelta(seconds=site_t),
             grid_power=reading.grid_w,
             battery_power=reading.battery_w,
             battery_soc=reading.soc_pct,
             pv_power=reading.pv_w,
+            phase_currents=(
+                (abs(currents[0]), abs(currents[1]), abs(currents[2]))
+                if currents is not None
+                else None
+            ),
+            curtailed=reading.curtailed,
         )
         wallbox = WallboxInput(
             measured_at=now,
@@ -109,6 +146,7 @@ class Ours(Strategy):
         controller = self.controller
         decision = controller.decide(now, site, wallbox)
         self.decided.add(decision.current)
+        self.reasons[decision.reason] += 1
         if not decision.write:
             return None
         controller.record_write(now, decision.current)
@@ -195,6 +233,8 @@ class EvccConfig:
     priority_soc: float = 0.0  # off
     buffer_soc: float = 0.0  # off
     residual_power: float = 0.0
+    mode: str = "pv"  # evcc's "pv", "minpv" or "now"
+    circuit_max_current: float = 0.0  # A of a main circuit on the grid meter (0: none)
 
 
 class EvccLike(Strategy):
@@ -206,7 +246,11 @@ class EvccLike(Strategy):
     min(measured max phase current + 2 A, offered current) while charging, else 0. Start
     (enable at the minimum) after the target stayed ≥ min for 1 min (the timer is elapsed on
     plug-in, so a first cycle with enough surplus starts at once); while charging below the
-    minimum it holds the minimum and stops after 3 min of import.
+    minimum it holds the minimum and stops after 3 min of import. ``minpv`` never stops
+    (at least the minimum), ``now`` asks for the maximum. With a circuit every current
+    goes through evcc's ``ValidateCurrent``: a rise is capped at the charger's measured
+    current plus ``maxCurrent`` − the grid meter's highest (signed) phase current, and a
+    current below the minimum disables the charger.
     """
 
     name = "evcc"
@@ -223,6 +267,7 @@ class EvccLike(Strategy):
         self.measured_phases: int | None = None
         self.connected = False
         self.written: int | None = None
+        self.reading: Reading | None = None
 
     def poll(self, reading: Reading) -> int | None:
         """One evcc control cycle for the loadpoint."""
@@ -234,8 +279,11 @@ class EvccLike(Strategy):
             self.measured_phases = None
             self.timer, self.timer_elapsed = None, False
         self.connected = reading.plugged
+        self.reading = reading
         if not reading.plugged:
             return self._set(0.0)
+        if c.mode == "now":
+            return self._set(c.max_current)
         if reading.charging:
             active = sum(1 for i in reading.currents if i > c.min_active_current)
             if active:
@@ -248,6 +296,8 @@ class EvccLike(Strategy):
         effective = min(max(reading.currents) + 2.0, self.offered) if reading.charging else 0.0
         target = max(effective - site / (VOLTAGE * phases), 0.0)
         t = reading.t
+        if c.mode == "minpv":
+            return self._set(min(max(target, c.min_current), c.max_current))
         if self.enabled and target < c.min_current:
             if site >= c.disable_threshold:
                 if self._elapsed(t, c.disable_delay):
@@ -281,6 +331,15 @@ class EvccLike(Strategy):
 
     def _set(self, current: float) -> int | None:
         amps = math.floor(current)
+        reading = self.reading
+        limit = self.config.circuit_max_current
+        if limit > 0 and reading is not None and reading.grid_currents is not None:
+            actual = max(reading.currents)
+            potential = limit - max(reading.grid_currents)
+            if max(0.0, amps - actual) > potential:
+                amps = math.floor(max(0.0, actual + potential))
+            if amps < self.config.min_current:
+                amps = 0
         if amps > 0:
             self.offered = float(amps)
         if amps == self.written:
@@ -300,15 +359,39 @@ class StrategySpec:
     evcc: EvccConfig | None = None
     default: bool = False  # the strategy at the defaults its users get
 
-    def build(self) -> Strategy:
-        """A fresh strategy."""
+    def build(self, day: DaySetup | None = None) -> Strategy:
+        """A fresh strategy, set up for ``day`` (see the module docstring)."""
+        day = day if day is not None else DaySetup()
         if self.kind == "ours":
-            return Ours(self.settings, label=self.label)
+            settings = self.settings if self.settings is not None else Settings()
+            settings = replace(
+                settings, fuse_current=day.fuse_current_a, fuse_margin=day.fuse_margin_a
+            )
+            if day.mode is not None:
+                settings = replace(settings, mode=ChargeMode(day.mode))
+            if day.stale_timeout_s is not None:
+                settings = replace(settings, stale_timeout=day.stale_timeout_s)
+            poll_s = day.tick_s if day.tick_s is not None else Ours.poll_s
+            return Ours(settings, label=self.label, poll_s=poll_s)
         if self.kind == "original":
-            return Original(self.original)
+            original = self.original if self.original is not None else OriginalConfig()
+            if day.mode == "fast":
+                original = replace(original, min_amp=16, max_amp=16, pv_only=False)
+            elif day.mode == "min_pv":
+                original = replace(original, pv_only=False)
+            return Original(original)
         if self.kind == "evcc":
-            return EvccLike(self.evcc)
+            evcc = self.evcc if self.evcc is not None else EvccConfig()
+            if day.mode is not None:
+                evcc = replace(evcc, mode=EVCC_MODES[day.mode])
+            if day.fuse_current_a > 0:
+                evcc = replace(evcc, circuit_max_current=day.fuse_current_a - day.fuse_margin_a)
+            return EvccLike(evcc)
         raise ValueError(f"unknown strategy {self.kind!r}")
+
+
+EVCC_MODES = {"pv": "pv", "min_pv": "minpv", "fast": "now"}
+"""Our modes and evcc's names for them."""
 
 
 OURS = StrategySpec("ours", "ours", Settings(mode=ChargeMode.PV), default=True)

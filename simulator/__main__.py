@@ -119,6 +119,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="log a status line every SECONDS real seconds (default 10)",
     )
+    parser.add_argument(
+        "--feed-in-limit",
+        type=float,
+        default=None,
+        metavar="W",
+        help="most export the inverter allows; above it it curtails PV and the E3DC sets "
+        "EMS status bit 4 (default: no limit)",
+    )
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING"])
     for option in DEVICES:
         if option.add_arguments is not None:
@@ -132,8 +140,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.speed < 0 or args.status_interval <= 0:
         parser.error("--speed must be >= 0 and --status-interval > 0")
+    if args.feed_in_limit is not None and args.feed_in_limit < 0:
+        parser.error("--feed-in-limit must not be negative")
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(message)s")
     model = SiteModel.scenario(args.scenario, seed=args.seed, start_s=args.start)
+    model.feed_in_limit_w = args.feed_in_limit
     site = SimulatedSite(model, speed=args.speed)
     for option in DEVICES:
         endpoint: Endpoint | None = getattr(args, option.name)

@@ -53,6 +53,8 @@ METER_TYPE_ROOT = 1
 
 EMERGENCY_NOT_ACTIVE = 2
 EMS_EMERGENCY_POWER_POSSIBLE = 1 << 2
+EMS_CURTAILMENT_ACTIVE = 1 << 4
+"""Set while the model's inverter curtails its PV to the feed-in limit (docs/devices.md §1)."""
 
 
 class E3dcDevice:
@@ -83,6 +85,8 @@ class E3dcDevice:
         """Report 0x0000 instead of 0xE3DC at PDU 40000 (not an E3DC)."""
         self.emergency_power = EMERGENCY_NOT_ACTIVE
         self.ems_status = EMS_EMERGENCY_POWER_POSSIBLE
+        """EMS status bits a test sets; bit 4 (curtailment active) comes on top of them
+        while the model curtails (`SiteModel.curtailed`)."""
         self.sg_ready_state = 0
         """SG-Ready state at PDU 40136 (0 unless a test sets it)."""
         self.wallbox_power_w = 0
@@ -118,7 +122,7 @@ class E3dcDevice:
         put(AUTARKY_SELF_CONSUMPTION, [_byte_pair(autarky, round(model.self_consumption_pct))])
         put(SOC, [_u16(model.soc_pct)])
         put(EMERGENCY_POWER, [self.emergency_power & 0xFFFF])
-        put(EMS_STATUS, [self.ems_status & 0xFFFF])
+        put(EMS_STATUS, [ems_status(self.ems_status, model)])
         put(WALLBOX_CONTROL, [w & 0xFFFF for w in self.wallbox_control])
         strings = model.pv_strings()[:DC_STRINGS]
         for i, string in enumerate(strings):
@@ -146,6 +150,12 @@ class E3dcDevice:
         return RegisterImage(
             {FIRST_REGISTER + i: v for i, v in enumerate(image)}, unit_ids=self.unit_ids
         )
+
+
+def ems_status(bits: int, model: SiteModel) -> int:
+    """The EMS status word (PDU 40084): ``bits`` with bit 4 set while ``model`` curtails."""
+    curtailment = EMS_CURTAILMENT_ACTIVE if model.curtailed else 0
+    return (bits | curtailment) & 0xFFFF
 
 
 def _u16(value: float) -> int:

@@ -7,6 +7,13 @@ Sign conventions follow E3DC: grid + import / − export, battery + charging / �
 
 holds exactly (up to float rounding). `house_w` includes every entry of `loads` (a wallbox
 on the house circuit adds itself there), so the battery and the grid react to it.
+
+With a feed-in limit (`SiteModel.feed_in_limit_w`) the inverter curtails its PV so that the
+export never exceeds the limit: `pv_w` is then below `pv_available_w` (what the panels
+could give), `curtailed` is True, and a load switched on takes the curtailed power first
+(the export stays at the limit until the curtailment is used up). The home battery
+charges from the available PV, as a hybrid inverter's own control does. The curtailment
+acts within the same second (an idealisation: a real inverter needs a second or two).
 """
 
 import math
@@ -79,6 +86,10 @@ class Appliance:
     """Share of the power on L1, L2, L3 (sums to 1)."""
     hours: tuple[float, float] = (0.0, 24.0)
     """Local hours in which it may be switched on."""
+    schedule: tuple[tuple[float, float], ...] = ()
+    """Fixed runs besides the random ones: (local start hour, duration in s) each, e.g.
+    ``((18.5, 2700.0),)`` for a cooker every day from 18:30 for 45 minutes. A scheduled run
+    draws no random numbers; with `starts_per_h` 0 the appliance runs only as scheduled."""
 
 
 DEFAULT_APPLIANCES: tuple[Appliance, ...] = (
@@ -121,6 +132,8 @@ class EnergyCounters:
     battery_charge_wh: float = 0.0
     battery_discharge_wh: float = 0.0
     house_wh: float = 0.0
+    curtailed_wh: float = 0.0
+    """PV the inverter did not produce because of the feed-in limit."""
 
 
 @dataclass
@@ -136,10 +149,12 @@ class _Event:
 class SiteModel:
     """PV, house, home battery and grid of one site.
 
-    Test hooks: `pv_override`, `house_override` (the household part, `loads` come on
-    top), `battery_override` pin values exactly; `battery_enabled = False` makes the grid
-    take everything; `soc_pct` may be assigned. Values read back immediately; `step()`
-    advances time, clouds, appliances, the battery controller and the energy counters.
+    Test hooks: `pv_override` (the available PV: a feed-in limit still curtails it),
+    `house_override` (the household part, `loads` come on top), `battery_override` pin
+    values exactly; `battery_enabled = False` makes the grid take everything; `soc_pct`
+    and `feed_in_limit_w` (W, None = no limit) may be assigned. Values read back
+    immediately; `step()` advances time, clouds, appliances, the battery controller and the
+    energy counters.
     """
 
     def __init__(
@@ -152,6 +167,7 @@ class SiteModel:
         start_s: float = 12 * 3600.0,
         soc_pct: float = 50.0,
         day_start: float | None = None,
+        feed_in_limit_w: float | None = None,
     ) -> None:
         """Create the model at `start_s` seconds after local midnight, battery settled."""
         self.pv_profile = pv if pv is not None else PvProfile()
@@ -168,6 +184,10 @@ class SiteModel:
         self.pv_override: float | None = None
         self.house_override: float | None = None
         self.battery_override: float | None = None
+        self.feed_in_limit_w = feed_in_limit_w
+        """Most export the grid operator allows (W, ≥ 0); None = no limit."""
+        self.last_pv_w = 0.0
+        """PV produced in the last second `replay` stepped (after the curtailment)."""
         self.additional_feeder_w = 0.0
         """Additional feeders (E3DC 40075 convention: negative while producing)."""
         self.loads: dict[str, LoadValue] = {}
@@ -214,11 +234,33 @@ class SiteModel:
         return cloud.level * max(0.0, ramp)
 
     @property
-    def pv_w(self) -> float:
-        """PV power (≥ 0)."""
+    def pv_available_w(self) -> float:
+        """PV power the panels could give now (≥ 0), before any curtailment."""
         if self.pv_override is not None:
             return self.pv_override
         return self.clear_sky_pv_w * (1.0 - self.cloud_cut)
+
+    @property
+    def pv_w(self) -> float:
+        """PV power produced (≥ 0): the available power, curtailed so that the export
+        stays at `feed_in_limit_w`."""
+        available = self.pv_available_w
+        limit = self.feed_in_limit_w
+        if limit is None:
+            return available
+        # export = pv − house − battery − feeder ≤ limit
+        allowed = limit + self.house_w + self.battery_w + self.additional_feeder_w
+        return min(available, max(allowed, 0.0))
+
+    @property
+    def curtailed_w(self) -> float:
+        """PV power the inverter holds back because of the feed-in limit (≥ 0)."""
+        return self.pv_available_w - self.pv_w
+
+    @property
+    def curtailed(self) -> bool:
+        """Whether the inverter curtails now (E3DC EMS status bit 4)."""
+        return self.curtailed_w > 0.0
 
     @property
     def running_appliances(self) -> tuple[str, ...]:
@@ -231,6 +273,20 @@ class SiteModel:
         if self.house_override is not None:
             return self.house_override
         return self.house_profile.base_w + sum(a.level for a in self._appliances.values())
+
+    def household_phase_w(self) -> PhasePower:
+        """Household consumption per phase, without `loads` (sums to `household_w`)."""
+        l1, l2, l3 = (math.fsum(phase) for phase in zip(*self._household_parts(), strict=True))
+        return (l1, l2, l3)
+
+    def _household_parts(self) -> list[PhasePower]:
+        """The household's loads per phase: the base load (or the override) and appliances."""
+        profile = self.house_profile
+        if self.house_override is not None:
+            return [_split(self.house_override, profile.base_phases)]
+        parts = [_split(profile.base_w, profile.base_phases)]
+        parts += [_split(a.level, a.phases) for a in self._appliances.values()]
+        return parts
 
     @property
     def house_w(self) -> float:
@@ -267,12 +323,7 @@ class SiteModel:
 
     def house_phase_w(self) -> PhasePower:
         """House consumption per phase (sums to `house_w`)."""
-        profile = self.house_profile
-        if self.house_override is not None:
-            parts = [_split(self.house_override, profile.base_phases)]
-        else:
-            parts = [_split(profile.base_w, profile.base_phases)]
-            parts += [_split(a.level, a.phases) for a in self._appliances.values()]
+        parts = self._household_parts()
         parts += [_phase_values(load) for load in self.loads.values()]
         l1, l2, l3 = (math.fsum(phase) for phase in zip(*parts, strict=True))
         return (l1, l2, l3)
@@ -343,7 +394,9 @@ class SiteModel:
         One extra load can take part: ``load_w`` is its power during the first second;
         ``after(i, battery_w, soc_pct, grid_w)`` is called at the end of second ``i`` and
         returns the load's power for the next second (like a stepper that sets
-        ``loads[...]``, whose sum of phases this is)."""
+        ``loads[...]``, whose sum of phases this is). PV values are the available PV: a
+        feed-in limit curtails them as in `step`; `last_pv_w` holds the PV produced in the
+        second just stepped (read it in ``after``)."""
         if self.steppers or any(self.loads.values()) or self.additional_feeder_w:
             raise ValueError("replay needs a site without steppers, loads and feeders")
         if self.battery_override is not None or not self.battery_enabled:
@@ -360,6 +413,8 @@ class SiteModel:
         house_wh = energy.house_wh
         imported, exported = energy.grid_import_wh, energy.grid_export_wh
         charged, discharged = energy.battery_charge_wh, energy.battery_discharge_wh
+        curtailed = energy.curtailed_wh
+        limit = self.feed_in_limit_w
         load = load_w
         count = 0
         p = h = 0.0
@@ -385,8 +440,13 @@ class SiteModel:
             elif power < 0:
                 new_soc = max(new_soc, min(soc_min, soc))
             soc = new_soc
-            grid = house + battery - p + 0.0
-            pv_wh += p * hours
+            produced = p
+            if limit is not None:
+                produced = min(p, max(limit + house + battery, 0.0))
+                curtailed += (p - produced) * hours
+            self.last_pv_w = produced
+            grid = house + battery - produced + 0.0
+            pv_wh += produced * hours
             house_wh += house * hours
             imported += max(grid, 0.0) * hours
             exported += max(-grid, 0.0) * hours
@@ -400,6 +460,7 @@ class SiteModel:
         energy.pv_wh, energy.house_wh = pv_wh, house_wh
         energy.grid_import_wh, energy.grid_export_wh = imported, exported
         energy.battery_charge_wh, energy.battery_discharge_wh = charged, discharged
+        energy.curtailed_wh = curtailed
         self.pv_override, self.house_override = p, h
         self._advance_clock(float(count))
 
@@ -433,6 +494,13 @@ class SiteModel:
             if running is not None and self.elapsed_s >= running.end_s:
                 del self._appliances[appliance.name]
                 running = None
+            if running is None and appliance.schedule:
+                left = _scheduled_left_s(appliance.schedule, self.t_s)
+                if left > 0:
+                    self._appliances[appliance.name] = _Event(
+                        self.elapsed_s, self.elapsed_s + left, appliance.power_w, appliance.phases
+                    )
+                    continue
             first, last = appliance.hours
             if (
                 running is None
@@ -447,7 +515,7 @@ class SiteModel:
     def _battery_target_w(self) -> float:
         """Power that would bring the grid to 0 W, within the power and SoC limits."""
         config = self.battery_config
-        surplus = self.pv_w - self.additional_feeder_w - self.house_w
+        surplus = self.pv_available_w - self.additional_feeder_w - self.house_w
         target = _clamp(surplus, -config.max_discharge_w, config.max_charge_w)
         if target > 0 and self.soc_pct >= config.soc_max_pct:
             return 0.0
@@ -487,13 +555,24 @@ class SiteModel:
         energy = self.energy
         grid = self.grid_w
         battery = self.battery_w
-        energy.pv_wh += self.pv_w * hours
+        pv = self.pv_w
+        energy.pv_wh += pv * hours
+        energy.curtailed_wh += (self.pv_available_w - pv) * hours
         energy.additional_production_wh -= self.additional_feeder_w * hours
         energy.house_wh += self.house_w * hours
         energy.grid_import_wh += max(grid, 0.0) * hours
         energy.grid_export_wh += max(-grid, 0.0) * hours
         energy.battery_charge_wh += max(battery, 0.0) * hours
         energy.battery_discharge_wh += max(-battery, 0.0) * hours
+
+
+def _scheduled_left_s(schedule: Sequence[tuple[float, float]], t_s: float) -> float:
+    """Seconds left of the scheduled run that covers ``t_s`` (s after midnight), else 0."""
+    for start_h, duration_s in schedule:
+        since = (t_s - start_h * 3600.0) % DAY_S
+        if since < duration_s:
+            return duration_s - since
+    return 0.0
 
 
 def _phase_values(load: LoadValue) -> PhasePower:

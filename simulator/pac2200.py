@@ -37,6 +37,7 @@ Faults beyond the shared server's: `nan_registers` (value addresses that read Na
 
 import math
 import struct
+from collections.abc import Sequence
 
 from .modbus_server import ExceptionCode, ModbusDeviceError
 from .model import SiteModel
@@ -72,6 +73,8 @@ RANGES = ((1, 72), (801, 840))
 """Defined ranges (first, last register)."""
 GAP = range(43, 55)
 
+NOMINAL_VOLTAGE_V = 230.0
+DEFAULT_POWER_FACTOR = 0.95
 SQRT3 = math.sqrt(3.0)
 NAN32 = (0x7FC0, 0x0000)
 NAN64 = (0x7FF8, 0x0000, 0x0000, 0x0000)
@@ -150,10 +153,10 @@ class Pac2200Device(_ReadRules):
             0x80: serial,
         }
         """Function 43 objects (0 vendor, 1 product, 2 revision, 0x80 serial); None = no FC 43."""
-        self.voltage_ln_v = 230.0
+        self.voltage_ln_v = NOMINAL_VOLTAGE_V
         self.voltage_noise_v = 1.5
         self.frequency_hz = 50.0
-        self.power_factor = 0.95
+        self.power_factor = DEFAULT_POWER_FACTOR
         self.tariff = 1
         self.refuse_block_reads = False
         self.nan_registers: set[int] = set()
@@ -219,7 +222,7 @@ class Pac2200Device(_ReadRules):
         sin_phi = math.sqrt(max(0.0, 1.0 - pf * pf))
         powers = model.grid_phase_w()
         apparent = [abs(p) / pf for p in powers]
-        currents = [s / u if u > 0 else 0.0 for s, u in zip(apparent, u_ln, strict=True)]
+        currents = list(phase_currents(powers, u_ln, pf))
         reactive = [math.copysign(s * sin_phi, p) for s, p in zip(apparent, powers, strict=True)]
         pfs = [pf if p != 0 else 1.0 for p in powers]
         total_p = model.grid_w
@@ -276,6 +279,19 @@ class Pac2200Snapshot(_ReadRules):
     def snapshot(self) -> "Pac2200Snapshot":
         """An independent copy."""
         return Pac2200Snapshot(self.registers, self.refuse_block_reads, self.unit_ids)
+
+
+def phase_currents(
+    powers: Sequence[float],
+    voltages: Sequence[float] = (NOMINAL_VOLTAGE_V,) * 3,
+    power_factor: float = DEFAULT_POWER_FACTOR,
+) -> tuple[float, float, float]:
+    """The current magnitudes (A) the meter shows for these phase powers (W): I = |P| / PF / U
+    (0 A on a phase without voltage). The closed-loop benchmark (bench/closed_loop.py) gives
+    these to our controller as the grid connection's phase currents."""
+    pf = _clamp_pf(power_factor)
+    i1, i2, i3 = (abs(p) / pf / u if u > 0 else 0.0 for p, u in zip(powers, voltages, strict=True))
+    return (i1, i2, i3)
 
 
 def encode(values: dict[int, float]) -> dict[int, int]:

@@ -77,6 +77,8 @@ class SimulatedSite:
         ]
         if model.cloud_cut > 0:
             parts.append(f"cloud -{model.cloud_cut:.0%}")
+        if model.curtailed:
+            parts.append(f"curtailed -{model.curtailed_w:.0f} W")
         if appliances := model.running_appliances:
             parts.append("+" + ",".join(appliances))
         for name, server in self.servers.items():
