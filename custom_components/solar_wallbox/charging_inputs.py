@@ -7,33 +7,26 @@ home battery **or** from any Home Assistant entities chosen in the surplus optio
 linked monitor, the wallbox from the charger's own poll. Which device can be linked for
 what is its spec's roles (devices/spec.py).
 
-An entity gives a reading when its state is a finite number in a known unit (power: any
-unit of HA's ``PowerConverter``, converted to W; state of charge: %). ``unknown``,
-``unavailable``, text or a wrong unit give none; the site then counts as missing and the
-stale rules give the safe state. A reading's time is the state's ``last_reported`` (a
-meter that sends the same value again is fresh), ``last_updated`` where a release lacks it.
+How an entity's state becomes a reading (units, unknown states, its time) is
+entity_readings.py; a chosen entity without a reading makes the site count as missing, so
+the stale rules give the safe state.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import (
     ATTR_UNIT_OF_MEASUREMENT,
-    PERCENTAGE,
     STATE_UNAVAILABLE,
     STATE_UNKNOWN,
-    UnitOfPower,
 )
-from homeassistant.util.unit_conversion import PowerConverter
 
 from .charging.model import RcmInput, SiteInput, WallboxInput
-from .charging_limits import GridLimits, reported_at
+from .charging_limits import GridLimits
 from .const import (
     CONF_BATTERY_ENTRY,
     CONF_BATTERY_POWER_ENTITY,
@@ -51,9 +44,10 @@ from .const import (
     GridSign,
 )
 from .drivers.dctr_bands import BAND_LABELS
+from .entity_readings import EntityReading, Quantity, read_state, reported_at
 
 if TYPE_CHECKING:
-    from homeassistant.core import HomeAssistant, State
+    from homeassistant.core import HomeAssistant
 
     from .coordinator import Reading, SolarWallboxCoordinator
     from .devices.spec import BatteryState
@@ -75,46 +69,6 @@ SOURCE_ENTITIES: Final = (
 )
 # The ones that hold a state of charge (%); all others hold a power.
 SOC_ENTITIES: Final = frozenset({CONF_BATTERY_SOC_ENTITY})
-
-
-class Quantity(StrEnum):
-    """What an entity's state is read as: a power (to W) or a state of charge (%)."""
-
-    POWER = "power"
-    SOC = "soc"
-
-
-def unit_fits(quantity: Quantity, unit: str | None) -> bool:
-    """True when ``unit`` is one the reading understands for ``quantity``."""
-    if quantity == Quantity.SOC:
-        return unit == PERCENTAGE
-    return unit in PowerConverter.VALID_UNITS
-
-
-@dataclass(frozen=True, slots=True)
-class EntityReading:
-    """One entity's state as a number: W (or %), and when it was last reported."""
-
-    value: float
-    measured_at: datetime
-
-
-def read_state(state: State | None, quantity: Quantity) -> EntityReading | None:
-    """``state`` as a reading, or None (missing, unknown, unavailable, text, wrong unit)."""
-    if state is None or state.state in (STATE_UNKNOWN, STATE_UNAVAILABLE, ""):
-        return None
-    try:
-        value = float(state.state)
-    except ValueError:
-        return None
-    if not math.isfinite(value):
-        return None
-    unit = state.attributes.get(ATTR_UNIT_OF_MEASUREMENT)
-    if not unit_fits(quantity, unit):
-        return None
-    if quantity == Quantity.POWER:
-        value = PowerConverter.convert(value, unit, UnitOfPower.WATT)
-    return EntityReading(value=value, measured_at=reported_at(state))
 
 
 class _NoReading(Exception):

@@ -22,14 +22,12 @@ holding the current down), and raises their repair issues.
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import (
-    ATTR_UNIT_OF_MEASUREMENT,
     STATE_OFF,
     STATE_ON,
 )
@@ -37,7 +35,6 @@ from homeassistant.core import Event, EventStateChangedData, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.util import dt as dt_util
-from homeassistant.util.unit_conversion import ElectricCurrentConverter
 
 from .charging.model import Reason, Settings
 from .charging_issues import ChargingIssues
@@ -55,9 +52,10 @@ from .const import (
     EVENT_GRID_DIMMING,
     LOGGER,
 )
+from .entity_readings import Quantity, read_state
 
 if TYPE_CHECKING:
-    from homeassistant.core import CALLBACK_TYPE, HomeAssistant, State
+    from homeassistant.core import CALLBACK_TYPE, HomeAssistant
 
     from .charging.model import Decision, SiteInput
     from .models import SolarWallboxConfigEntry
@@ -69,30 +67,6 @@ LIMIT_REPAIR_AFTER: Final = timedelta(minutes=1)
 PHASES: Final = 3
 DEFAULTS: Final = Settings()
 SIGNAL_MISSING: Final = "missing"  # the dimming entity is not in the state machine
-
-
-def current_in_amperes(state: State | None) -> float | None:
-    """A current sensor's value in A (its unit A or mA), or None when it has none."""
-    if state is None:
-        return None
-    unit = state.attributes.get(ATTR_UNIT_OF_MEASUREMENT)
-    if unit not in ElectricCurrentConverter.VALID_UNITS:
-        return None
-    try:
-        value = float(state.state)
-    except ValueError:
-        return None  # unavailable, unknown, text
-    if not math.isfinite(value):
-        return None
-    return abs(ElectricCurrentConverter.convert(value, unit, "A"))
-
-
-def reported_at(state: State) -> datetime:
-    """When the entity last reported its value, also without a change (``last_reported``,
-    so a meter that sends the same value again is fresh); ``last_updated`` where a release
-    lacks it (read through ``getattr``). Shared with charging_inputs.py."""
-    reported: datetime | None = getattr(state, "last_reported", None)
-    return reported if reported is not None else state.last_updated
 
 
 class GridLimits:
@@ -186,12 +160,13 @@ class GridLimits:
         values: list[float] = []
         for entity_id in self.phase_entities:
             state = self.hass.states.get(entity_id)
-            value = current_in_amperes(state)
-            if state is None or value is None:
+            # Read as magnitudes (cautious: a phase that exports counts as loaded).
+            reading = read_state(state, Quantity.CURRENT)
+            if reading is None:
                 return None
-            if (now - reported_at(state)).total_seconds() > self._stale_timeout():
+            if (now - reading.measured_at).total_seconds() > self._stale_timeout():
                 return None
-            values.append(value)
+            values.append(abs(reading.value))
         return values[0], values[1], values[2]
 
     def meter_has_phase_currents(self) -> bool:

@@ -30,11 +30,10 @@ from homeassistant.helpers.selector import (
     SelectSelectorConfig,
     TextSelector,
 )
-from homeassistant.util.unit_conversion import ElectricCurrentConverter
 
 from . import devices
 from .charging.model import ChargeMode, Settings, UnknownTagPolicy
-from .charging_inputs import SOC_ENTITIES, SOURCE_ENTITIES, Quantity, unit_fits
+from .charging_inputs import SOC_ENTITIES, SOURCE_ENTITIES
 from .const import (
     CONF_BATTERY_ENTRY,
     CONF_BATTERY_POWER_ENTITY,
@@ -77,6 +76,7 @@ from .drivers.modbus import (
     ModbusExceptionResponse,
     RequestTimeout,
 )
+from .entity_readings import Quantity, unit_fits
 from .logwriter import FILE_PREFIXES
 from .rawlog_options import RAWLOG_OPTIONS, async_validate_options, option_fields
 
@@ -667,13 +667,8 @@ class SolarWallboxOptionsFlow(OptionsFlow):
 
     def _is_current(self, entity_id: str) -> bool:
         """A sensor whose unit is a current (A or mA: the controller converts)."""
-        state = self.hass.states.get(entity_id)
-        return (
-            entity_id.startswith("sensor.")
-            and state is not None
-            and state.attributes.get(ATTR_UNIT_OF_MEASUREMENT)
-            in ElectricCurrentConverter.VALID_UNITS
-        )
+        exists, unit = _entity_unit(self.hass, entity_id)
+        return entity_id.startswith("sensor.") and exists and unit_fits(Quantity.CURRENT, unit)
 
     def _entry_is(self, entry_id: str, allowed: tuple[DeviceType, ...]) -> bool:
         entry = self.hass.config_entries.async_get_entry(entry_id)

@@ -26,7 +26,6 @@ from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.solar_wallbox.charging_inputs import Quantity, read_state
 from custom_components.solar_wallbox.charging_manager import ChargingManager
 from custom_components.solar_wallbox.const import (
     CONF_BATTERY_ENTRY,
@@ -42,6 +41,7 @@ from custom_components.solar_wallbox.const import (
     CONF_PV_POWER_ENTITY,
 )
 from custom_components.solar_wallbox.diagnostics import async_get_config_entry_diagnostics
+from custom_components.solar_wallbox.entity_readings import Quantity, read_state
 from simulator.amtron import AmtronDevice, create_server
 from simulator.car import CarConfig
 from simulator.e3dc import E3dcDevice
