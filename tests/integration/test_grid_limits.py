@@ -21,7 +21,10 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
-from pytest_homeassistant_custom_component.common import async_get_device_automations
+from pytest_homeassistant_custom_component.common import (
+    async_capture_events,
+    async_get_device_automations,
+)
 
 from custom_components.solar_wallbox.charging.model import Decision, Reason, SiteInput
 from custom_components.solar_wallbox.charging_limits import (
@@ -331,8 +334,7 @@ async def test_dimming_signal(hass: HomeAssistant, site: Site) -> None:
     assert _site(site).dimmed is None  # no signal linked
     await _options(site, **{CONF_DIMMING_ENTITY: DIMMING})
     await site.call("switch", "turn_on", f"switch.{W}surplus_charging")
-    events: list[Event] = []
-    hass.bus.async_listen(EVENT_GRID_DIMMING, events.append)
+    events = async_capture_events(hass, EVENT_GRID_DIMMING)
     await site.run(2)
     assert _site(site).dimmed is False
     assert events == []
@@ -371,8 +373,7 @@ async def test_dimming_signal(hass: HomeAssistant, site: Site) -> None:
 async def test_dimming_signal_loading_after_the_wallbox(hass: HomeAssistant, site: Site) -> None:
     """Not loaded yet at a start: capped (dimmed) without an event; loaded off: not dimmed."""
     await _options(site, **{CONF_DIMMING_ENTITY: DIMMING})
-    events: list[Event] = []
-    hass.bus.async_listen(EVENT_GRID_DIMMING, events.append)
+    events = async_capture_events(hass, EVENT_GRID_DIMMING)
     await site.call("switch", "turn_on", f"switch.{W}surplus_charging")
     await site.run(4)
     assert hass.states.get(DIMMING) is None
@@ -418,8 +419,7 @@ async def test_fuse_limit_events_and_logbook(hass: HomeAssistant, site: Site) ->
     of charging_limits.py; the end-to-end test below has the controller make them)."""
     await async_load_translations(hass)
     limits = _limits(site)
-    events: list[Event] = []
-    hass.bus.async_listen(EVENT_FUSE_LIMIT, events.append)
+    events = async_capture_events(hass, EVENT_FUSE_LIMIT)
     now = dt_util.utcnow()
     site_input = SiteInput(measured_at=now, grid_power=500, phase_currents=(22.5, 9, 9))
     for reason, cap in [
@@ -550,8 +550,7 @@ async def test_fuse_limit_end_to_end(hass: HomeAssistant, site: Site) -> None:
     """
     site.model.pv_override = 0.0
     await _options(site, **{CONF_FUSE_CURRENT: 25, CONF_FUSE_MARGIN: 2})
-    events: list[Event] = []
-    hass.bus.async_listen(EVENT_FUSE_LIMIT, events.append)
+    events = async_capture_events(hass, EVENT_FUSE_LIMIT)
     await site.call("switch", "turn_on", f"switch.{W}surplus_charging")
     await site.call("select", "select_option", f"select.{W}charge_mode", option="fast")
     site.charger.plug_in(CarConfig(tag=None))
