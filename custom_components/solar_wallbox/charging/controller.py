@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from .model import (
     ChargeMode,
     Decision,
+    Demand,
     Lockout,
     RcmInput,
     Reason,
@@ -199,8 +200,15 @@ class SurplusController:
         rcm: RcmInput | None = None,
         *,
         today: date | None = None,
+        demand: Demand | None = None,
     ) -> Decision:
-        """Return the current for the wallbox now."""
+        """Return the current for the wallbox now.
+
+        ``demand`` is what the vehicle's SoC and its departure plan ask for (README.md,
+        "Departure plans"): a stop at the limit SoC in every mode, and in the PV modes a
+        least power (a reserved grid slot, the catch-up, the minimum SoC) on top of the
+        surplus.
+        """
         s = self.settings
         self._roll_day(today or now.date())
         dt = self._site_dt(site)
@@ -233,6 +241,8 @@ class SurplusController:
             and (wallbox.session_energy or 0) >= limits.session_energy_limit
         ):
             return self._finish(now, 0, Reason.SESSION_LIMIT, wallbox, common)
+        if demand is not None and demand.stop:
+            return self._finish(now, 0, Reason.SOC_LIMIT, wallbox, common)
         if limits.mode is ChargeMode.FAST:
             return self._finish(now, limits.max_current, Reason.FAST, wallbox, common)
         if (
@@ -242,10 +252,46 @@ class SurplusController:
         ):
             current = min(max(s.initial_current, limits.min_current), limits.max_current)
             return self._finish(now, current, Reason.INITIAL_PHASE, wallbox, common)
+        if demand is not None and demand.power > 0:
+            return self._demanded(now, site, wallbox, limits, demand, vehicle)
         if site is None or not self._now.fresh:
             current = limits.min_current if limits.mode is ChargeMode.MIN_PV else 0
             return self._finish(now, current, Reason.SITE_STALE, wallbox, common)
         return self._regulate(now, site, wallbox, limits, dt, vehicle)
+
+    def _demanded(
+        self,
+        now: datetime,
+        site: SiteInput | None,
+        wallbox: WallboxInput,
+        limits: Limits,
+        demand: Demand,
+        vehicle: str | None,
+    ) -> Decision:
+        """The demand's power from the grid on top of the surplus (the current that gives
+        at least it; the surplus part as in charging: what the site has to spare now). The
+        start budget and the minimum off time do not hold a demand back (it is what the
+        user asked for); the grid caps still apply (``_finish``)."""
+        s = self.settings
+        phases = self._phases(wallbox)
+        per_amp = s.voltage * phases
+        available: float | None = None
+        surplus = 0
+        if site is not None and self._now.fresh:
+            available, _ = self._available(site, wallbox, curtailed=bool(site.curtailed))
+            surplus = max(math.floor(available / per_amp), 0)
+        extra = math.ceil(demand.power / per_amp - 1e-9)
+        current = min(max(surplus + extra, limits.min_current), limits.max_current)
+        self.start_energy = self.stop_energy = 0.0
+        info = _Info(
+            vehicle=vehicle,
+            mode=limits.mode,
+            available_power=available,
+            min_power=limits.min_charging_power or limits.min_current * per_amp,
+            power_per_amp=per_amp,
+            phases=phases,
+        )
+        return self._finish(now, current, demand.reason or Reason.PLAN_GRID, wallbox, info)
 
     # -- the control law ----------------------------------------------------------------
 

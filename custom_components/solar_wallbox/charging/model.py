@@ -50,6 +50,11 @@ class Reason(StrEnum):
     FUSE_LIMIT = "fuse_limit"  # the main fuse minus its margin leaves no more on a phase
     GRID_DIMMED = "grid_dimmed"  # §14a EnWG: the grid operator dims the charger
     CURTAILMENT_PROBE = "curtailment_probe"  # the inverter is curtailed: probing upward
+    # Departure plans (README.md, "Departure plans").
+    PLAN_GRID = "plan_grid"  # a grid slot the plan reserved
+    PLAN_CATCH_UP = "plan_catch_up"  # only full power from now on reaches the target
+    MIN_SOC = "min_soc"  # below the vehicle's minimum SoC: full power now
+    SOC_LIMIT = "soc_limit"  # the vehicle reached its limit SoC
 
 
 # Reasons for which the controller lowers the current to 0 for safety.
@@ -221,3 +226,32 @@ class Decision:
     # what held the current down: the fuse's room on the car's phases, the §14a cap.
     fuse_cap: int | None = None
     dimming_cap: int | None = None
+
+
+# -- departure plans (README.md, "Departure plans") -------------------------------------
+
+
+class PlanStatus(StrEnum):
+    """Where a departure plan stands (a translated enum sensor)."""
+
+    NONE = "none"
+    WAITING_FOR_SUN = "waiting_for_sun"
+    CHARGING_FROM_SUN = "charging_from_sun"
+    CHARGING_PLANNED = "charging_planned"
+    CHARGING_NOW = "charging_now"
+    TARGET_REACHED = "target_reached"
+    TARGET_IMPOSSIBLE = "target_impossible"
+
+
+@dataclass(frozen=True, slots=True)
+class Demand:
+    """What the vehicle's state of charge and its plan ask of the controller now.
+
+    ``power`` (W) is the least the car must get now whatever the surplus (a reserved grid
+    slot, the plan's catch-up, or the minimum SoC), charged at the lowest current that
+    gives it; ``stop`` ends charging at the limit SoC in every mode.
+    """
+
+    power: float = 0.0
+    reason: Reason | None = None
+    stop: bool = False

@@ -1,0 +1,296 @@
+"""The departure planner: which part of a target the sun is expected to bring, and which
+grid slots to reserve for the rest (pure; no I/O, no clock). README.md, "Departure plans".
+
+The day before the departure is cut into 15-minute slots (the first and the last one
+partial). Per slot:
+
+- **Expected surplus** = the PV forecast less the expected household load, counted with a
+  safety margin: ``p50 − k × (p50 − p10)``, where p10 is the forecast's own low estimate
+  (Solcast) or ``DEFAULT_LOW_SHARE`` of p50 without one, and ``k`` grows from
+  ``MARGIN_FAR`` (deadline ``MARGIN_HORIZON`` or more away: later re-plans can still buy
+  what the sun does not bring) to 1 at the deadline (no time left to correct an error).
+  A surplus below the car's minimum power counts as none (surplus charging pauses).
+- **Grid**: what the counted surplus leaves of the target is reserved in the cheapest slots
+  (ties: the later slot, so that a better sun can still make it unneeded), each up to the
+  car's maximum power less the slot's counted surplus.
+
+The plan is only a reservation: the controller keeps charging from every real surplus and
+the manager re-plans at every forecast or price change, every 15 minutes and at plug-in.
+The guarantee does not rely on the forecast: :func:`must_charge_now` says when only full
+power from now on reaches the target.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+SLOT = timedelta(minutes=15)
+MARGIN_FAR = 0.25  # share of the forecast spread discounted far from the deadline
+MARGIN_HORIZON = timedelta(hours=24)
+DEFAULT_LOW_SHARE = 0.5  # p10 ≈ half the p50 when the forecast gives no low estimate
+CATCH_UP_SLACK = timedelta(minutes=10)  # full power starts this much before the last moment
+CATCH_UP_SHARE = 0.1  # … or this share of the time full power needs, whichever is longer
+
+
+@dataclass(frozen=True, slots=True)
+class ForecastSlot:
+    """Expected PV power (W, mean over [start, end)): p50 and, if known, p10."""
+
+    start: datetime
+    end: datetime
+    pv_w: float
+    pv_low_w: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PriceSlot:
+    """The grid price (per kWh, the user's currency) over [start, end)."""
+
+    start: datetime
+    end: datetime
+    price: float
+
+
+@dataclass(frozen=True, slots=True)
+class PlanRequest:
+    """Everything a plan is made from."""
+
+    now: datetime
+    departure: datetime
+    need_wh: float  # energy still to deliver, at the wallbox meter
+    max_power: float  # W the car can take (maximum current × voltage × phases)
+    min_power: float  # W below which surplus charging pauses
+    forecast: tuple[ForecastSlot, ...] = ()
+    prices: tuple[PriceSlot, ...] = ()
+    fixed_price: float | None = None  # per kWh, for slots no price slot covers
+    house_w: float = 400.0  # expected household load the PV carries first
+
+
+@dataclass(frozen=True, slots=True)
+class PlanSlot:
+    """One slot of a plan: the surplus expected for the car and the grid power reserved."""
+
+    start: datetime
+    end: datetime
+    solar_w: float
+    grid_w: float
+    price: float | None  # None: no price known
+    price_estimated: bool = False  # no price slot covered it: the mean of the known ones
+
+    @property
+    def hours(self) -> float:
+        return (self.end - self.start).total_seconds() / 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A plan as made at ``made_at`` (energies in Wh, cost in the prices' currency)."""
+
+    made_at: datetime
+    departure: datetime
+    need_wh: float
+    feasible: bool  # the need fits into max power × time left
+    slots: tuple[PlanSlot, ...]
+    grid_wh: float
+    solar_wh: float  # the surplus counted on (with the margin), at most the need
+    cost: float | None  # of the reserved grid energy; None without any price
+    finish_at: datetime | None  # when the need is expected to be met (None: not before)
+    margin: float  # k of the safety margin when the plan was made
+
+    @property
+    def solar_share(self) -> float | None:
+        """The share (0..1) of the need expected from the sun."""
+        return self.solar_wh / self.need_wh if self.need_wh > 0 else None
+
+    def slot_at(self, when: datetime) -> PlanSlot | None:
+        for slot in self.slots:
+            if slot.start <= when < slot.end:
+                return slot
+        return None
+
+    def grid_power_at(self, when: datetime) -> float:
+        """The grid power (W) reserved at ``when``."""
+        slot = self.slot_at(when)
+        return slot.grid_w if slot is not None else 0.0
+
+    def next_grid_slot(self, when: datetime) -> datetime | None:
+        """The start of the next slot with reserved grid power (now, if one runs)."""
+        for slot in self.slots:
+            if slot.end > when and slot.grid_w > 0:
+                return max(slot.start, when)
+        return None
+
+
+def margin_at(now: datetime, departure: datetime) -> float:
+    """k of the safety margin: MARGIN_FAR at MARGIN_HORIZON or more, 1 at the deadline."""
+    left = max((departure - now).total_seconds(), 0.0)
+    closeness = 1.0 - min(left / MARGIN_HORIZON.total_seconds(), 1.0)
+    return MARGIN_FAR + (1.0 - MARGIN_FAR) * closeness
+
+
+def must_charge_now(need_wh: float, max_power: float, now: datetime, departure: datetime) -> bool:
+    """Only full power from now on (less a slack) still reaches the target."""
+    if need_wh <= 0:
+        return False
+    if max_power <= 0:
+        return True
+    full = timedelta(hours=need_wh / max_power)
+    slack = max(CATCH_UP_SLACK, full * CATCH_UP_SHARE)
+    return now + full + slack >= departure
+
+
+def feasible(need_wh: float, max_power: float, now: datetime, departure: datetime) -> bool:
+    """The need fits into max power × time left (physically possible)."""
+    if need_wh <= 0:
+        return True
+    hours = max((departure - now).total_seconds(), 0.0) / 3600.0
+    return max_power * hours >= need_wh - 1e-6
+
+
+def _boundaries(now: datetime, departure: datetime) -> list[tuple[datetime, datetime]]:
+    """Slots from now to the departure on the quarter-hour grid (first and last partial)."""
+    out: list[tuple[datetime, datetime]] = []
+    start = now
+    minute = now.minute - now.minute % 15
+    edge = now.replace(minute=minute, second=0, microsecond=0) + SLOT
+    while start < departure:
+        end = min(edge, departure)
+        if end > start:
+            out.append((start, end))
+        start, edge = end, edge + SLOT
+    return out
+
+
+def _mean_over(
+    start: datetime, end: datetime, spans: tuple[tuple[datetime, datetime, float], ...]
+) -> float | None:
+    """The time-weighted mean of the values covering [start, end); None if none covers it."""
+    total = covered = 0.0
+    for s_start, s_end, value in spans:
+        lo, hi = max(start, s_start), min(end, s_end)
+        if hi > lo:
+            seconds = (hi - lo).total_seconds()
+            total += value * seconds
+            covered += seconds
+    return total / covered if covered > 0 else None
+
+
+def make_plan(req: PlanRequest) -> Plan:
+    """The plan for ``req`` (see the module docstring)."""
+    k = margin_at(req.now, req.departure)
+    possible = feasible(req.need_wh, req.max_power, req.now, req.departure)
+    if req.need_wh <= 0:
+        return Plan(req.now, req.departure, 0.0, True, (), 0.0, 0.0, 0.0, req.now, k)
+    bounds = _boundaries(req.now, req.departure)
+    pv = tuple((f.start, f.end, f.pv_w) for f in req.forecast)
+    low = tuple(
+        (f.start, f.end, f.pv_low_w if f.pv_low_w is not None else f.pv_w * DEFAULT_LOW_SHARE)
+        for f in req.forecast
+    )
+    prices = tuple((p.start, p.end, p.price) for p in req.prices)
+    known = [p.price for p in req.prices]
+    fallback = (
+        req.fixed_price
+        if req.fixed_price is not None
+        else (sum(known) / len(known) if known else None)
+    )
+    solar: list[float] = []
+    slot_prices: list[tuple[float | None, bool]] = []
+    for start, end in bounds:
+        mid = _mean_over(start, end, pv) or 0.0
+        mid_low = _mean_over(start, end, low) or 0.0
+        surplus = max(mid - req.house_w, 0.0)
+        surplus_low = min(max(mid_low - req.house_w, 0.0), surplus)
+        counted = surplus - k * (surplus - surplus_low)
+        solar.append(min(counted, req.max_power) if counted >= req.min_power else 0.0)
+        price = _mean_over(start, end, prices)
+        estimated = price is None and fallback is not None and req.fixed_price is None
+        slot_prices.append((price if price is not None else fallback, estimated))
+
+    # The surplus counted on, in time order, up to the need.
+    left = req.need_wh
+    for i, (start, end) in enumerate(bounds):
+        hours = (end - start).total_seconds() / 3600.0
+        take = min(solar[i] * hours, left)
+        solar[i] = take / hours if hours > 0 else 0.0
+        left -= take
+    solar_wh = req.need_wh - left
+
+    # The rest from the grid: cheapest slots first, ties the later one.
+    grid = [0.0] * len(bounds)
+    order = sorted(
+        range(len(bounds)),
+        key=lambda i: (slot_prices[i][0] if slot_prices[i][0] is not None else 0.0, -i),
+    )
+    for i in order:
+        if left <= 1e-9:
+            break
+        start, end = bounds[i]
+        hours = (end - start).total_seconds() / 3600.0
+        room = max(req.max_power - solar[i], 0.0) * hours
+        take = min(room, left)
+        if take <= 0:
+            continue
+        grid[i] = take / hours
+        left -= take
+    slots = tuple(
+        PlanSlot(start, end, solar[i], grid[i], slot_prices[i][0], slot_prices[i][1])
+        for i, (start, end) in enumerate(bounds)
+    )
+    grid_wh = sum(slot.grid_w * slot.hours for slot in slots)
+    priced = any(price is not None for price, _ in slot_prices)
+    cost = (
+        sum((slot.price or 0.0) * slot.grid_w * slot.hours / 1000.0 for slot in slots)
+        if priced
+        else None
+    )
+    return Plan(
+        made_at=req.now,
+        departure=req.departure,
+        need_wh=req.need_wh,
+        feasible=possible,
+        slots=slots,
+        grid_wh=grid_wh,
+        solar_wh=solar_wh,
+        cost=cost,
+        finish_at=_finish_at(slots, req.need_wh),
+        margin=k,
+    )
+
+
+def _finish_at(slots: tuple[PlanSlot, ...], need_wh: float) -> datetime | None:
+    """When the slots' energy, in time order, adds up to the need (None: it does not)."""
+    total = 0.0
+    for slot in slots:
+        power = slot.solar_w + slot.grid_w
+        energy = power * slot.hours
+        if power > 0 and total + energy >= need_wh - 1e-6:
+            seconds = max(need_wh - total, 0.0) / power * 3600.0
+            return slot.start + timedelta(seconds=seconds)
+        total += energy
+    return None
+
+
+def energy_needed(
+    *,
+    soc: float | None,
+    target_soc: float | None,
+    capacity_wh: float,
+    efficiency: float,
+    target_wh: float | None,
+    delivered_wh: float,
+) -> float | None:
+    """Energy (Wh, at the wallbox meter) still needed for a target; None: not computable.
+
+    With a state of charge and a SoC target: (target − SoC) × capacity ÷ efficiency. A
+    target in energy counts what the session delivered so far.
+    """
+    if target_soc is not None and soc is not None and capacity_wh > 0:
+        if not (math.isfinite(soc) and math.isfinite(target_soc)):
+            return None
+        return max(target_soc - soc, 0.0) / 100.0 * capacity_wh / max(efficiency, 0.01)
+    if target_wh is not None:
+        return max(target_wh - delivered_wh, 0.0)
+    return None
