@@ -35,8 +35,11 @@ from .charging.model import (
 )
 from .charging_inputs import FOLLOWED_LINKS, SiteSources, wallbox_input
 from .charging_issues import ISSUE_CHARGER_UNREACHABLE, ChargingIssues
+from .charging_plan import REPLAN, PlanKeeper, PlanMemory
 from .const import (
+    CONF_LIMIT_SOC_ENTITY,
     CONF_MAX_CURRENT,
+    CONF_VEHICLE_SOC_ENTITY,
     CONF_VEHICLES,
     DEFAULT_MAX_CURRENT,
     ENTITY_SETTING_SCALES,
@@ -160,6 +163,7 @@ class ChargingManager:
         self.store = store
         self.sources = SiteSources(hass, entry)
         self.issues = ChargingIssues(hass, entry)
+        self.plans = PlanKeeper(hass, entry, memory.plan)
         self._entity_settings: dict[str, float] = dict(memory.settings)
         self._entity_mode: ChargeMode | None = memory.mode
         self.settings = self._settings()
@@ -203,8 +207,47 @@ class ChargingManager:
         )
         self.entry.async_on_unload(self._detach_grid)
         self.entry.async_on_unload(self.sources.limits.follow(self._on_grid_reading))
+        self.entry.async_on_unload(
+            async_track_time_interval(self.hass, self._async_plan_tick, REPLAN, name="plan")
+        )
         self._attach_grid()
         self._follow_entities()
+        self._follow_plan_entities()
+        self.entry.async_create_background_task(
+            self.hass, self._async_plan_tick(None), "departure plan inputs"
+        )
+
+    @callback
+    def _follow_plan_entities(self) -> None:
+        """Re-plan when the price sensor or the vehicle's SoC entities change."""
+        options = self.plans.options
+        battery = options.battery
+        entities = [
+            e for e in (options.price_entity, battery.soc_entity, battery.limit_soc_entity) if e
+        ]
+        for vehicle in self.entry.options.get(CONF_VEHICLES, []):
+            entities.extend(
+                str(vehicle[key])
+                for key in (CONF_VEHICLE_SOC_ENTITY, CONF_LIMIT_SOC_ENTITY)
+                if vehicle.get(key)
+            )
+        if entities:
+            self.entry.async_on_unload(
+                async_track_state_change_event(
+                    self.hass, sorted(set(entities)), self._on_plan_entity
+                )
+            )
+
+    @callback
+    def _on_plan_entity(self, event: Event[Any]) -> None:
+        if event.data.get("entity_id") == self.plans.options.price_entity:
+            self.plans.refresh_prices()
+        self._on_grid_reading()
+
+    async def _async_plan_tick(self, _now: datetime | None) -> None:
+        """Fetch the forecast and the prices again (every REPLAN) and decide."""
+        await self.plans.async_refresh_inputs(self.clock(), force=True)
+        await self.async_evaluate()
 
     @callback
     def _follow_entities(self) -> None:
@@ -283,6 +326,7 @@ class ChargingManager:
             enabled=self.enabled,
             mode=self._entity_mode,
             settings=dict(self._entity_settings),
+            plan=self.plans.memory,
         )
 
     async def _async_persist(self) -> None:
@@ -341,6 +385,11 @@ class ChargingManager:
         does not take the user's value for another energy manager's.
         """
         self.controller.record_write(self.clock(), current)
+
+    async def async_set_plan(self, memory: PlanMemory) -> None:
+        """Change the one-off departure plan (entities, the set_plan action), decide again."""
+        self.plans.set_one_off(memory)
+        await self.async_evaluate()
 
     async def async_acknowledge_rcm(self) -> None:
         """The user acknowledges the residual current alarm."""
@@ -402,6 +451,7 @@ class ChargingManager:
         wallbox = self._wallbox()
         if not self.enabled:
             self.decision = None
+            self.plans.after_decision(self.clock(), None, connected=False, active=False)
             return
         if wallbox is None:
             self.issues.raise_issue(ISSUE_CHARGER_UNREACHABLE)
@@ -410,9 +460,16 @@ class ChargingManager:
         now = self.clock()
         self._restore_once(now, wallbox)
         site = self.sources.site()
+        demand = self.plans.demand(now, self.settings, wallbox)
         decision = self.controller.decide(
-            now, site, wallbox, self.sources.rcm(), today=dt_util.as_local(now).date()
+            now,
+            site,
+            wallbox,
+            self.sources.rcm(),
+            today=dt_util.as_local(now).date(),
+            demand=demand,
         )
+        self.plans.after_decision(now, decision, connected=wallbox.connected)
         self._track_session(now, site, wallbox, decision)
         self.issues.check_stale(now, site, self.settings.stale_timeout)
         self.issues.check_overwritten(now, decision, wallbox, self.controller.last_written)

@@ -78,6 +78,15 @@ from .drivers.modbus import (
 )
 from .entity_readings import Quantity, unit_fits
 from .logwriter import FILE_PREFIXES
+from .plan_options import (
+    PLAN_KEYS,
+    VEHICLE_KEYS,
+    plan_fields,
+    validate_plan,
+    validate_vehicle,
+    vehicle_fields,
+)
+from .plan_options import store as store_plan_options
 from .rawlog_options import RAWLOG_OPTIONS, async_validate_options, option_fields
 
 # Time allowed for each request while identifying a device in the flow.
@@ -462,6 +471,7 @@ VEHICLE_FIELDS = (
     "max_current",
     "min_charging_power",
     "session_energy_limit",
+    *VEHICLE_KEYS,  # the vehicle's battery (plan_options.py); empty: the wallbox's
 )
 
 
@@ -484,7 +494,7 @@ class SolarWallboxOptionsFlow(OptionsFlow):
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Device options, or for the wallbox a menu of the option pages."""
         if devices.spec_for(self._device_type).wallbox:
-            options = ["device", "surplus", "grid_connection", "add_vehicle"]
+            options = ["device", "surplus", "grid_connection", "vehicle_battery", "add_vehicle"]
             if self._current().get(CONF_VEHICLES):
                 options += ["edit_vehicle", "remove_vehicle"]
             return self.async_show_menu(step_id="init", menu_options=options)
@@ -618,6 +628,42 @@ class SolarWallboxOptionsFlow(OptionsFlow):
                 fields[vol.Required(key, default=defaults[key])] = SURPLUS_NUMBERS[key]
         return vol.Schema(fields)
 
+    async def async_step_vehicle_battery(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Departure plans, page 1: the vehicle's battery and SoC entities."""
+        errors: dict[str, str] = {}
+        if user_input is not None and not _not_finite(user_input, errors):
+            errors.update(validate_vehicle(self.hass, user_input))
+            if not errors:
+                self._surplus = dict(user_input)
+                return await self.async_step_departure_plans()
+        values = {**self._current(), **(user_input or {})}
+        return self.async_show_form(
+            step_id="vehicle_battery",
+            data_schema=vol.Schema(vehicle_fields(values)),
+            errors=errors,
+        )
+
+    async def async_step_departure_plans(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Departure plans, page 2: the repeating plan, the forecast and the prices."""
+        errors: dict[str, str] = {}
+        if user_input is not None and not _not_finite(user_input, errors):
+            errors.update(validate_plan(self.hass, user_input))
+            if not errors:
+                current = self._current()
+                store_plan_options(current, self._surplus, VEHICLE_KEYS)
+                store_plan_options(current, user_input, PLAN_KEYS)
+                return self.async_create_entry(data=current)
+        values = {**self._current(), **(user_input or {})}
+        return self.async_show_form(
+            step_id="departure_plans",
+            data_schema=vol.Schema(plan_fields(self.hass, values)),
+            errors=errors,
+        )
+
     async def async_step_grid_connection(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
@@ -696,6 +742,8 @@ class SolarWallboxOptionsFlow(OptionsFlow):
                 errors["tag"] = "invalid_tag"
             elif low and high and float(low) > float(high):
                 errors["base"] = "min_above_max"
+            elif battery_errors := validate_vehicle(self.hass, user_input):
+                errors.update(battery_errors)
             else:
                 vehicle = {k: user_input.get(k) for k in VEHICLE_FIELDS}
                 vehicle["tag"] = tag
@@ -742,6 +790,7 @@ class SolarWallboxOptionsFlow(OptionsFlow):
             vol.Optional(
                 "session_energy_limit", description=suggested("session_energy_limit")
             ): _number(0, 200, 0.5, "kWh"),
+            **vehicle_fields(shown, optional=True),
         }
         known = [f"{v['name']} ({v['tag']})" for v in current.get(CONF_VEHICLES, [])]
         return self.async_show_form(

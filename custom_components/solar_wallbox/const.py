@@ -34,6 +34,25 @@ CONF_CURTAILMENT_ENTITY: Final = "curtailment_entity"  # binary sensor: feed-in 
 CONF_FUSE_CURRENT: Final = "fuse_current"  # A per phase; 0 = no limit
 CONF_FUSE_MARGIN: Final = "fuse_margin"  # A
 CONF_DIMMING_POWER: Final = "dimming_power"  # W
+# Departure plans (charging_plan.py): the vehicle (also per vehicle profile) …
+CONF_BATTERY_CAPACITY: Final = "battery_capacity"  # kWh; 0 = not known
+CONF_CHARGING_EFFICIENCY: Final = "charging_efficiency"  # %
+CONF_VEHICLE_SOC_ENTITY: Final = "vehicle_soc_entity"
+CONF_LIMIT_SOC_ENTITY: Final = "limit_soc_entity"
+CONF_LIMIT_SOC: Final = "limit_soc"  # %; 100 = none
+CONF_MIN_SOC: Final = "min_soc"  # %; 0 = none
+# … the repeating plan …
+CONF_PLAN_WEEKDAYS: Final = "plan_weekdays"  # WEEKDAYS
+CONF_PLAN_TIME: Final = "plan_time"  # "HH:MM:SS", local time
+CONF_PLAN_TARGET_SOC: Final = "plan_target_soc"  # %
+CONF_PLAN_TARGET_ENERGY: Final = "plan_target_energy"  # kWh
+# … and the inputs.
+CONF_FORECAST_ENTRIES: Final = "forecast_entries"  # config entries; none: the Energy dashboard's
+CONF_PRICE_ENTITY: Final = "price_entity"
+CONF_FIXED_PRICE: Final = "fixed_price"  # per kWh
+CONF_FEED_IN_TARIFF: Final = "feed_in_tariff"  # per kWh
+CONF_PLAN_HOUSE_LOAD: Final = "plan_house_load"  # W the PV carries before the car
+WEEKDAYS: Final = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 class GridSign(StrEnum):
@@ -105,6 +124,8 @@ MIN_RAWLOG_FLUSH_INTERVAL: Final = 10
 MAX_RAWLOG_INTERVAL: Final = 3600
 
 SERVICE_DECOMPRESS_STREAM: Final = "decompress_stream"
+SERVICE_SET_PLAN: Final = "set_plan"
+SERVICE_CLEAR_PLAN: Final = "clear_plan"
 
 # Events (the logbook and device triggers describe them).
 EVENT_CHARGING_STARTED: Final = f"{DOMAIN}_charging_started"
@@ -114,3 +135,5 @@ EVENT_RCM_LINK: Final = f"{DOMAIN}_rcm_link"
 # Grid connection limits (charging_limits.py): state "started" / "ended".
 EVENT_GRID_DIMMING: Final = f"{DOMAIN}_grid_dimming"  # §14a dimming of the charger
 EVENT_FUSE_LIMIT: Final = f"{DOMAIN}_fuse_limit"  # the main fuse holds the current down
+# Departure plans (charging_plan.py): type "set", "impossible", "reached".
+EVENT_PLAN: Final = f"{DOMAIN}_plan"

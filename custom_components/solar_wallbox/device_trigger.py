@@ -1,7 +1,8 @@
 """Device triggers: the residual current monitor's alarms and link, the wallbox's grid limits.
 
 The monitor: alarms raised/cleared, link lost/back. The wallbox: §14a dimming started/ended,
-the main fuse limit started/ended holding the current down (charging_limits.py).
+the main fuse limit started/ended holding the current down (charging_limits.py), a departure
+plan set, impossible, reached (charging_plan.py).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from .const import (
     DOMAIN,
     EVENT_FUSE_LIMIT,
     EVENT_GRID_DIMMING,
+    EVENT_PLAN,
     EVENT_RCM_ALARM,
     EVENT_RCM_LINK,
     DeviceType,
@@ -42,6 +44,9 @@ DEVICE_TRIGGERS: Final[dict[DeviceType, dict[str, tuple[str, dict[str, str]]]]] 
         "grid_dimming_ended": (EVENT_GRID_DIMMING, {"state": "ended"}),
         "fuse_limit_started": (EVENT_FUSE_LIMIT, {"state": "started"}),
         "fuse_limit_ended": (EVENT_FUSE_LIMIT, {"state": "ended"}),
+        "plan_set": (EVENT_PLAN, {"type": "set"}),
+        "plan_impossible": (EVENT_PLAN, {"type": "impossible"}),
+        "plan_reached": (EVENT_PLAN, {"type": "reached"}),
     },
 }
 TRIGGERS: Final[dict[str, tuple[str, dict[str, str]]]] = {

@@ -18,6 +18,7 @@ from .const import CONF_DEVICE_TYPE, DOMAIN, LOGGER
 from .coordinator import DeviceClient, SolarWallboxCoordinator
 from .logbook import async_load_translations
 from .models import DeviceRuntime
+from .plan_services import async_setup_plan_services
 from .rawlog import async_start_rawlog
 from .services import async_setup_services
 
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Set up the integration: register its actions, load the logbook's translations."""
     async_setup_services(hass)
+    async_setup_plan_services(hass)
     await async_load_translations(hass)
     return True
 

@@ -17,6 +17,7 @@ from homeassistant.helpers.translation import (
     async_get_cached_translations,
     async_get_translations,
 )
+from homeassistant.util import dt as dt_util
 
 from .const import (
     DOMAIN,
@@ -24,6 +25,7 @@ from .const import (
     EVENT_CHARGING_STOPPED,
     EVENT_FUSE_LIMIT,
     EVENT_GRID_DIMMING,
+    EVENT_PLAN,
     EVENT_RCM_ALARM,
     EVENT_RCM_LINK,
 )
@@ -61,6 +63,8 @@ def describe(hass: HomeAssistant, event: Event) -> dict[str, str]:
         return {LOGBOOK_ENTRY_NAME: name, LOGBOOK_ENTRY_MESSAGE: message}
     if event.event_type in (EVENT_GRID_DIMMING, EVENT_FUSE_LIMIT):
         return _describe_limit(hass, event)
+    if event.event_type == EVENT_PLAN:
+        return _describe_plan(hass, event)
     if event.event_type == EVENT_RCM_ALARM:
         alarm = str(data.get("alarm"))
         raised = data.get("state") == "raised"
@@ -95,6 +99,22 @@ def _describe_limit(hass: HomeAssistant, event: Event) -> dict[str, str]:
     return {LOGBOOK_ENTRY_NAME: name, LOGBOOK_ENTRY_MESSAGE: message}
 
 
+def _describe_plan(hass: HomeAssistant, event: Event) -> dict[str, str]:
+    """A departure plan was set, became impossible or was reached: the departure, figures."""
+    data = event.data
+    name = _text(hass, "entity", "sensor.plan_status.name", "Departure plan")
+    kind = str(data.get("type"))
+    what = _text(hass, "device_automation", f"trigger_type.plan_{kind}", kind)
+    details = []
+    departure = dt_util.parse_datetime(str(data.get("departure") or ""))
+    if departure is not None:
+        details.append(dt_util.as_local(departure).strftime("%Y-%m-%d %H:%M"))
+    if isinstance(data.get("need"), int | float) and kind != "reached":
+        details.append(f"{data['need'] / 1000:.1f} kWh")
+    message = f"{what} ({', '.join(details)})" if details else what
+    return {LOGBOOK_ENTRY_NAME: name, LOGBOOK_ENTRY_MESSAGE: message}
+
+
 @callback
 def async_describe_events(
     hass: HomeAssistant,
@@ -108,5 +128,6 @@ def async_describe_events(
         EVENT_RCM_LINK,
         EVENT_GRID_DIMMING,
         EVENT_FUSE_LIMIT,
+        EVENT_PLAN,
     ):
         async_describe_event(DOMAIN, event_type, lambda event: describe(hass, event))

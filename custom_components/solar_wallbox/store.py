@@ -32,6 +32,7 @@ from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
 from .charging.model import LOCKOUT_STATE_UNREADABLE, ChargeMode, Lockout, normalise_tag
+from .charging_plan import PlanMemory
 from .const import (
     CONF_RCM_ENTRY,
     DOMAIN,
@@ -92,6 +93,7 @@ class ChargingMemory:
     enabled: bool = False
     mode: ChargeMode | None = None  # None: the options' (default) mode
     settings: Mapping[str, float] = field(default_factory=dict)  # set through entities
+    plan: PlanMemory = field(default_factory=PlanMemory)  # the one-off departure plan
 
     def to_json(self) -> dict[str, Any]:
         """The file's ``data``."""
@@ -119,6 +121,7 @@ class ChargingMemory:
             "enabled": self.enabled,
             "mode": self.mode.value if self.mode else None,
             "settings": dict(self.settings),
+            "plan": self.plan.to_json(),
         }
 
     @classmethod
@@ -162,6 +165,8 @@ class ChargingMemory:
             enabled=_bool(root.get("enabled", False), "enabled"),
             mode=None if mode is None else ChargeMode(mode),
             settings=settings,
+            # Not a safety state: a plan that cannot be read is dropped, never the file.
+            plan=PlanMemory.from_json(root.get("plan")),
         )
 
 

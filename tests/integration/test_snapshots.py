@@ -125,7 +125,7 @@ KINDS: dict[str, Kind] = {
     "dctr": Kind(DctrDevice, ("binary_sensor", "sensor")),
     "amtron": Kind(
         AmtronDevice,
-        ("binary_sensor", "button", "number", "select", "sensor", "switch"),
+        ("binary_sensor", "button", "datetime", "number", "select", "sensor", "switch"),
         unit=255,
         options={CONF_MAX_CURRENT: 16, CONF_VEHICLES: [MARIA]},
         server=_amtron_server,

@@ -184,13 +184,17 @@ def make_plan(req: PlanRequest) -> Plan:
     if req.need_wh <= 0:
         return Plan(req.now, req.departure, 0.0, True, (), 0.0, 0.0, 0.0, req.now, k)
     bounds = _boundaries(req.now, req.departure)
-    pv = tuple((f.start, f.end, f.pv_w) for f in req.forecast)
+    # Only what overlaps the horizon (a forecast may bring months of the past).
+    ahead = [f for f in req.forecast if f.end > req.now and f.start < req.departure]
+    pv = tuple((f.start, f.end, f.pv_w) for f in ahead)
     low = tuple(
         (f.start, f.end, f.pv_low_w if f.pv_low_w is not None else f.pv_w * DEFAULT_LOW_SHARE)
-        for f in req.forecast
+        for f in ahead
     )
-    prices = tuple((p.start, p.end, p.price) for p in req.prices)
-    known = [p.price for p in req.prices]
+    prices = tuple(
+        (p.start, p.end, p.price) for p in req.prices if p.end > req.now and p.start < req.departure
+    )
+    known = [price for _, _, price in prices]
     fallback = (
         req.fixed_price
         if req.fixed_price is not None

@@ -37,6 +37,12 @@ from ..drivers.amtron import (
     VehicleState,
 )
 from ..number import charger_numbers, setting_numbers
+from ..plan_entities import (
+    ClearPlanButton,
+    DepartureDateTime,
+    plan_numbers,
+    plan_sensors,
+)
 from ..select import ChargeModeSelect
 from ..sensor import CHARGING_SENSORS, ChargingSensor, DeviceSensor, RfidSensor
 from ..store import ChargingStore, async_load_memory
@@ -327,6 +333,7 @@ def _sensors(device: AmtronRuntime) -> Iterable[Entity]:
     if device.charging is not None:
         for charging in CHARGING_SENSORS:
             yield ChargingSensor(device.charging, device.device_info, charging)
+        yield from plan_sensors(device.charging, device.device_info)
 
 
 def _binary_sensors(device: AmtronRuntime) -> Iterable[Entity]:
@@ -338,6 +345,13 @@ def _numbers(device: AmtronRuntime) -> Iterable[Entity]:
     yield from charger_numbers(device.coordinator, device.client, device.device_info)
     if device.charging is not None:
         yield from setting_numbers(device.charging, device.device_info)
+        yield from plan_numbers(device.charging, device.device_info)
+
+
+def _buttons(device: AmtronRuntime) -> Iterable[Entity]:
+    if device.charging is not None:
+        yield AcknowledgeRcmButton(device.charging, device.device_info)
+        yield ClearPlanButton(device.charging, device.device_info)
 
 
 def _charging(
@@ -379,7 +393,8 @@ SPEC = DeviceSpec[AmtronClient, AmtronIdentity, AmtronData](
     device_info=device_info,
     entities={
         Platform.BINARY_SENSOR: _binary_sensors,
-        Platform.BUTTON: _charging(AcknowledgeRcmButton),
+        Platform.BUTTON: _buttons,
+        Platform.DATETIME: _charging(DepartureDateTime),
         Platform.NUMBER: _numbers,
         Platform.SELECT: _charging(ChargeModeSelect),
         Platform.SENSOR: _sensors,
