@@ -40,7 +40,7 @@ def checked_departure(manager: ChargingManager, departure: datetime) -> datetime
         departure = departure.replace(tzinfo=dt_util.get_default_time_zone())
     if departure <= manager.clock():
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="departure_in_past")
-    return dt_util.as_utc(departure)
+    return dt_util.as_utc(departure).replace(microsecond=0)  # to the second, as shown
 
 
 async def async_set_departure(manager: ChargingManager, departure: datetime | None) -> None:
