@@ -23,6 +23,7 @@ power from now on reaches the target.
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -163,18 +164,29 @@ def _boundaries(now: datetime, departure: datetime) -> list[tuple[datetime, date
     return out
 
 
-def _mean_over(
-    start: datetime, end: datetime, spans: tuple[tuple[datetime, datetime, float], ...]
-) -> float | None:
-    """The time-weighted mean of the values covering [start, end); None if none covers it."""
-    total = covered = 0.0
-    for s_start, s_end, value in spans:
-        lo, hi = max(start, s_start), min(end, s_end)
-        if hi > lo:
-            seconds = (hi - lo).total_seconds()
-            total += value * seconds
-            covered += seconds
-    return total / covered if covered > 0 else None
+class _Series:
+    """Values over periods, for time-weighted means over slots (bisection, so that a long
+    series costs log n per slot: a re-plan stays far below 50 ms, bench/planner_speed.py)."""
+
+    def __init__(self, spans: list[tuple[datetime, datetime, float]]) -> None:
+        self.spans = sorted(spans, key=lambda span: span[0])
+        # The largest end so far, per span: a valid bisection key even if periods overlap.
+        self.reach: list[datetime] = []
+        for _, end, _ in self.spans:
+            self.reach.append(max(end, self.reach[-1]) if self.reach else end)
+
+    def mean(self, start: datetime, end: datetime) -> float | None:
+        """The time-weighted mean over [start, end); None if nothing covers it."""
+        total = covered = 0.0
+        for s_start, s_end, value in self.spans[bisect_right(self.reach, start) :]:
+            if s_start >= end:
+                break
+            lo, hi = max(start, s_start), min(end, s_end)
+            if hi > lo:
+                seconds = (hi - lo).total_seconds()
+                total += value * seconds
+                covered += seconds
+        return total / covered if covered > 0 else None
 
 
 def make_plan(req: PlanRequest) -> Plan:
@@ -186,15 +198,21 @@ def make_plan(req: PlanRequest) -> Plan:
     bounds = _boundaries(req.now, req.departure)
     # Only what overlaps the horizon (a forecast may bring months of the past).
     ahead = [f for f in req.forecast if f.end > req.now and f.start < req.departure]
-    pv = tuple((f.start, f.end, f.pv_w) for f in ahead)
-    low = tuple(
-        (f.start, f.end, f.pv_low_w if f.pv_low_w is not None else f.pv_w * DEFAULT_LOW_SHARE)
-        for f in ahead
+    pv = _Series([(f.start, f.end, f.pv_w) for f in ahead])
+    low = _Series(
+        [
+            (f.start, f.end, f.pv_low_w if f.pv_low_w is not None else f.pv_w * DEFAULT_LOW_SHARE)
+            for f in ahead
+        ]
     )
-    prices = tuple(
-        (p.start, p.end, p.price) for p in req.prices if p.end > req.now and p.start < req.departure
+    prices = _Series(
+        [
+            (p.start, p.end, p.price)
+            for p in req.prices
+            if p.end > req.now and p.start < req.departure
+        ]
     )
-    known = [price for _, _, price in prices]
+    known = [price for _, _, price in prices.spans]
     fallback = (
         req.fixed_price
         if req.fixed_price is not None
@@ -203,13 +221,13 @@ def make_plan(req: PlanRequest) -> Plan:
     solar: list[float] = []
     slot_prices: list[tuple[float | None, bool]] = []
     for start, end in bounds:
-        mid = _mean_over(start, end, pv) or 0.0
-        mid_low = _mean_over(start, end, low) or 0.0
+        mid = pv.mean(start, end) or 0.0
+        mid_low = low.mean(start, end) or 0.0
         surplus = max(mid - req.house_w, 0.0)
         surplus_low = min(max(mid_low - req.house_w, 0.0), surplus)
         counted = surplus - k * (surplus - surplus_low)
         solar.append(min(counted, req.max_power) if counted >= req.min_power else 0.0)
-        price = _mean_over(start, end, prices)
+        price = prices.mean(start, end)
         estimated = price is None and fallback is not None and req.fixed_price is None
         slot_prices.append((price if price is not None else fallback, estimated))
 
