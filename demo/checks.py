@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .config import DEMO_FUSE_A, VEHICLE_NAME
+from .config import DEMO_FUSE_A, DEMO_PLAN_ENERGY_KWH, DEMO_PRICES, VEHICLE_NAME
 
 TRANSLATIONS = (
     Path(__file__).resolve().parent.parent
@@ -48,6 +48,10 @@ ACKNOWLEDGE = "button.amtron_acknowledge_rcm_alarm"
 SESSION_DURATION = "sensor.amtron_session_duration"
 RFID_TAG = "sensor.amtron_rfid_tag"
 EVCCID = "sensor.amtron_evccid"
+PLAN_STATUS = "sensor.amtron_departure_plan"
+PLAN_GRID = "sensor.amtron_planned_grid_energy"
+DEPARTURE = "datetime.amtron_departure"
+PLAN_ENERGY = "number.amtron_departure_energy_to_add"
 
 ALWAYS_CHECKED = frozenset(
     {PV, BATTERY, SOC, HOUSE, E3DC_GRID, PAC_GRID, CHARGING_POWER, DECISION, LIMIT}
@@ -97,6 +101,10 @@ LOCALIZED_IDS: dict[str, dict[str, str]] = {
         CHARGE_MODE: "select.amtron_lademodus",
         RCM_LINK: "binary_sensor.doepke_dctr_rcm_verbindung",
         ACKNOWLEDGE: "button.amtron_rcm_alarm_quittieren",
+        PLAN_STATUS: "sensor.amtron_abfahrtsplan",
+        PLAN_GRID: "sensor.amtron_geplante_netzenergie",
+        DEPARTURE: "datetime.amtron_abfahrt",
+        PLAN_ENERGY: "number.amtron_nachzuladende_energie_der_abfahrt",
         # ALARM_A ("Alarm A") and EVCCID are the same in German.
     },
 }
@@ -277,6 +285,40 @@ def charging_problems(states: States) -> list[str]:
 
 # The fuse margin the demo keeps (the option's default, A).
 DEMO_FUSE_MARGIN_A = 2
+
+
+# Plan states that show a plan at work (not "none", not "target_impossible").
+PLAN_WORKING = frozenset(
+    {"waiting_for_sun", "charging_from_sun", "charging_planned", "charging_now", "target_reached"}
+)
+
+
+def plan_problems(states: States) -> list[str]:
+    """The demo's departure plan works: a status of a plan at work, its slots as the status
+    sensor's attributes, the planned grid energy within the target, each reserved slot
+    priced from the demo's price sensor."""
+    plan = states.get(PLAN_STATUS, {})
+    status, attributes = plan.get("state"), plan.get("attributes", {})
+    if status not in PLAN_WORKING:
+        return [f"{PLAN_STATUS} is {status!r}"]
+    if status == "target_reached":
+        return []
+    grid = _number(states, PLAN_GRID)
+    if grid is None or not 0 <= grid <= DEMO_PLAN_ENERGY_KWH + 0.01:
+        return [f"{PLAN_GRID} is {grid!r} (0..{DEMO_PLAN_ENERGY_KWH:g} kWh expected)"]
+    slots = attributes.get("slots") or []
+    reserved = [slot for slot in slots if slot.get("grid_power", 0) > 0]
+    if grid > 0 and not reserved:
+        return [f"{PLAN_STATUS} has no reserved slot in its attributes: {attributes!r}"]
+    unpriced = [
+        slot
+        for slot in reserved
+        if not isinstance(slot.get("price"), int | float)
+        or min(abs(slot["price"] - price) for price in DEMO_PRICES) > 1e-6
+    ]
+    if unpriced:
+        return [f"reserved slots without a demo price: {unpriced!r}"]
+    return []
 
 
 def fuse_problems(states: States) -> list[str]:

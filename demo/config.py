@@ -194,9 +194,41 @@ logger:
 """
 
 
+# A simulated day-ahead price for departure plans (README.md, "Departure plans"): 36 hours
+# from the current hour in the EPEX Spot sensor's shape (a ``data`` list), cheap at night
+# and at midday, dear in the morning and evening (€/kWh by local hour).
+DEMO_PRICE_SENSOR = "sensor.demo_day_ahead_price"
+DEMO_PRICES = (
+    *(0.24, 0.21, 0.19, 0.18, 0.18, 0.19, 0.24, 0.34, 0.38, 0.31, 0.24, 0.20),
+    *(0.19, 0.20, 0.23, 0.27, 0.32, 0.38, 0.40, 0.36, 0.31, 0.28, 0.26, 0.25),
+)
+DEMO_PLAN_ENERGY_KWH = 6.0  # the one-off plan the demo sets: this much by the departure
+DEMO_PLAN_HOURS = 3.0  # … this many hours after the demo starts
+PRICE_TEMPLATE_YAML = """\
+template:
+  - sensor:
+      - name: Demo day-ahead price
+        unique_id: demo_day_ahead_price
+        unit_of_measurement: "€/kWh"
+        state: "{% set prices = PRICES %}{{ prices[now().hour] }}"
+        attributes:
+          data: >-
+            {% set prices = PRICES %}
+            {% set start = now().replace(minute=0, second=0, microsecond=0) %}
+            {% set ns = namespace(items=[]) %}
+            {% for h in range(36) %}
+            {% set t = start + timedelta(hours=h) %}
+            {% set ns.items = ns.items + [{"start_time": t.isoformat(),
+                "end_time": (t + timedelta(hours=1)).isoformat(),
+                "price_per_kwh": prices[t.hour]}] %}
+            {% endfor %}
+            {{ ns.items }}
+"""
+
+
 def configuration_yaml(ports: Ports, time_zone: str, language: str = "en") -> str:
     """``configuration.yaml`` of the demo instance (`language`: the system language)."""
-    return CONFIGURATION_YAML.format(
+    core = CONFIGURATION_YAML.format(
         language=language,
         time_zone=time_zone,
         host=HOST,
@@ -204,6 +236,7 @@ def configuration_yaml(ports: Ports, time_zone: str, language: str = "en") -> st
         url_path=DASHBOARD_URL_PATH,
         filename=DASHBOARD_FILENAME,
     )
+    return core + PRICE_TEMPLATE_YAML.replace("PRICES", str(list(DEMO_PRICES)))
 
 
 def onboarding_storage() -> dict[str, Any]:

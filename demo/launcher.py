@@ -30,7 +30,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -43,6 +43,9 @@ from .config import (
     DASHBOARD_URL_PATH,
     DASHBOARDS,
     DEMO_FUSE_A,
+    DEMO_PLAN_ENERGY_KWH,
+    DEMO_PLAN_HOURS,
+    DEMO_PRICE_SENSOR,
     DEVICES,
     DOMAIN,
     HOST,
@@ -437,6 +440,16 @@ class Demo:
         if (result := api.flow("options/", flow_id, grid)).get("type") != "create_entry":
             raise DemoError(f"the grid connection options failed: {result}")
 
+        # Departure plans: the vehicle page as it comes, the demo's price sensor.
+        flow_id = api.flow("options/", None, {"handler": entries["amtron"]})["flow_id"]
+        form = api.flow("options/", flow_id, {"next_step_id": "vehicle_battery"})
+        page = {f["name"]: f["default"] for f in form["data_schema"] if "default" in f}
+        form = api.flow("options/", flow_id, page)
+        page = {f["name"]: f["default"] for f in form.get("data_schema", []) if "default" in f}
+        page |= {"price_entity": DEMO_PRICE_SENSOR}
+        if (result := api.flow("options/", flow_id, page)).get("type") != "create_entry":
+            raise DemoError(f"the departure plan options failed: {result}")
+
         flow_id = api.flow("options/", None, {"handler": entries["amtron"]})["flow_id"]
         api.flow("options/", flow_id, {"next_step_id": "add_vehicle"})
         vehicle = {"name": VEHICLE_NAME, "tag": CAR_TAG}
@@ -461,6 +474,22 @@ class Demo:
             return False
 
         wait_for(f"{switch} to turn on", switched_on, 30, 1)
+        # A one-off departure plan: DEMO_PLAN_ENERGY_KWH within DEMO_PLAN_HOURS.
+        departure = datetime.now(UTC) + timedelta(hours=DEMO_PLAN_HOURS)
+        api.service(
+            "number",
+            "set_value",
+            {"entity_id": self.entity(checks.PLAN_ENERGY), "value": DEMO_PLAN_ENERGY_KWH},
+        )
+        api.service(
+            "datetime",
+            "set_value",
+            {"entity_id": self.entity(checks.DEPARTURE), "datetime": departure.isoformat()},
+        )
+        self.say(
+            f"departure plan: {DEMO_PLAN_ENERGY_KWH:g} kWh by "
+            f"{departure.astimezone().strftime('%H:%M')}, prices from {DEMO_PRICE_SENSOR}"
+        )
         self.say(
             "surplus charging on: grid meter PAC2200, home battery E3DC, RCM interlock DCTR, "
             f"vehicle {VEHICLE_NAME} (tag {CAR_TAG})"
@@ -545,6 +574,8 @@ class Demo:
         self.expect(charging, checks.charging_problems, max(30.0, until_rcm - 2))
         fuse = f"main fuse watched ({DEMO_FUSE_A} A: the current within the room it leaves)"
         self.expect(fuse, checks.fuse_problems, 20)
+        plan = "departure plan: the cheapest slots of the demo price reserved"
+        self.expect(plan, checks.plan_problems, 30)
         share = f"solar share > {checks.MIN_SOLAR_SHARE_PCT:g} % while charging on surplus"
         self.expect(
             share,

@@ -20,6 +20,8 @@ from demo.config import (
     DASHBOARD_FILENAME,
     DASHBOARD_URL_PATH,
     DASHBOARDS,
+    DEMO_PRICE_SENSOR,
+    DEMO_PRICES,
     HISTORY_HOURS,
     Ports,
     Timeline,
@@ -303,6 +305,34 @@ def test_fuse_check() -> None:
     assert checks.fuse_problems(states)  # the current above the cap
     states[checks.LIMIT] = state("7")
     assert checks.fuse_problems(states) == []
+
+
+def test_plan_check() -> None:
+    """A plan at work, its grid energy within the target, reserved slots priced by the
+    demo's price sensor."""
+    slot = {"start": "x", "grid_power": 11040, "price": 0.18}
+    states: dict[str, Any] = {checks.PLAN_STATUS: state("none"), checks.PLAN_GRID: state("3")}
+    assert checks.plan_problems(states)  # no plan
+    states[checks.PLAN_STATUS] = state("charging_planned", slots=[slot])
+    assert checks.plan_problems(states) == []
+    states[checks.PLAN_STATUS] = state("charging_planned", slots=[{**slot, "price": 0.5}])
+    assert checks.plan_problems(states)  # not a demo price
+    states[checks.PLAN_STATUS] = state("charging_planned", slots=[])
+    assert checks.plan_problems(states)  # grid energy without a slot
+    states[checks.PLAN_GRID] = state("9")
+    assert checks.plan_problems(states)  # more than the target
+    states[checks.PLAN_STATUS] = state("target_impossible")
+    assert checks.plan_problems(states)
+    states[checks.PLAN_STATUS] = state("target_reached")
+    assert checks.plan_problems(states) == []
+
+
+def test_configuration_has_the_demo_price() -> None:
+    config = yaml.safe_load(configuration_yaml(Ports(18123, 15020), "Europe/Berlin"))
+    sensor = config["template"][0]["sensor"][0]
+    assert f"sensor.{slugify(sensor['name'])}" == DEMO_PRICE_SENSOR
+    assert str(list(DEMO_PRICES)) in sensor["attributes"]["data"]
+    assert len(DEMO_PRICES) == 24
 
 
 def test_car_charging_and_rcm_sequence() -> None:
