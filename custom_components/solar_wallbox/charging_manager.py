@@ -668,6 +668,7 @@ class ChargingManager:
             },
             "stored_state": self.memory().to_json(),
             "grid_limits": self.sources.limits.diagnostics(),
+            "departure_plan": self.plans.diagnostics(),
             "changes": list(self.changes),
             "decisions": list(self.history),
         }

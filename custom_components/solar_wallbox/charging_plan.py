@@ -476,3 +476,30 @@ class PlanKeeper:
                 if slot.solar_w > 0 or slot.grid_w > 0
             ],
         }
+
+    def diagnostics(self) -> dict[str, Any]:
+        """The plan's inputs and result (energies in Wh, powers in W)."""
+        plan = self.plan
+        return {
+            "status": self.status.value,
+            "one_off": self.memory.to_json(),
+            "soc": self.soc,
+            "need": None if self.need_wh is None else round(self.need_wh, 1),
+            "max_power": round(self.max_power),
+            "forecast_periods": len(self.forecast),
+            "price_slots": len(self.prices),
+            "last_replan_ms": None
+            if self.last_replan_ms is None
+            else round(self.last_replan_ms, 2),
+            "plan": None
+            if plan is None
+            else {
+                "made_at": plan.made_at.isoformat(),
+                "feasible": plan.feasible,
+                "grid": round(plan.grid_wh, 1),
+                "solar": round(plan.solar_wh, 1),
+                "cost": plan.cost,
+                "margin": round(plan.margin, 3),
+            },
+            **self.attributes(),
+        }
