@@ -35,7 +35,7 @@ from .charging.model import (
 )
 from .charging_inputs import FOLLOWED_LINKS, SiteSources, wallbox_input
 from .charging_issues import ISSUE_CHARGER_UNREACHABLE, ChargingIssues
-from .charging_plan import REPLAN, PlanKeeper, PlanMemory
+from .charging_plan import REPLAN, PlanKeeper, PlanMemory, VehicleBattery
 from .const import (
     CONF_LIMIT_SOC_ENTITY,
     CONF_MAX_CURRENT,
@@ -385,6 +385,10 @@ class ChargingManager:
         does not take the user's value for another energy manager's.
         """
         self.controller.record_write(self.clock(), current)
+
+    def vehicle_battery(self) -> VehicleBattery:
+        """The battery settings of the vehicle connected now (the wallbox's without one)."""
+        return self.plans.battery(self.settings, self._wallbox())
 
     async def async_set_plan(self, memory: PlanMemory) -> None:
         """Change the one-off departure plan (entities, the set_plan action), decide again."""

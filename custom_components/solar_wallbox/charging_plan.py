@@ -75,7 +75,10 @@ if TYPE_CHECKING:
 REPLAN: Final = timedelta(minutes=15)
 INPUTS_REFRESH: Final = timedelta(minutes=15)
 REPEAT_HORIZON: Final = 8  # days searched for the next departure of the repeating plan
-CHARGING_REASONS: Final = frozenset({Reason.PLAN_GRID, Reason.PLAN_CATCH_UP, Reason.MIN_SOC})
+# Decisions that charge from the grid whatever the sun (Fast: the user asked for it).
+CHARGING_REASONS: Final = frozenset(
+    {Reason.PLAN_GRID, Reason.PLAN_CATCH_UP, Reason.MIN_SOC, Reason.FAST}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,7 +190,7 @@ def battery_from(options: Mapping[str, Any], profile: Mapping[str, Any] | None) 
     efficiency = _number(pick(CONF_CHARGING_EFFICIENCY))
     return VehicleBattery(
         capacity_wh=(_positive(pick(CONF_BATTERY_CAPACITY)) or 0.0) * 1000,
-        efficiency=efficiency / 100 if efficiency and 10 <= efficiency <= 100 else 0.9,
+        efficiency=efficiency / 100 if efficiency and 50 <= efficiency <= 100 else 0.9,
         soc_entity=pick(CONF_VEHICLE_SOC_ENTITY) or None,
         limit_soc_entity=pick(CONF_LIMIT_SOC_ENTITY) or None,
         limit_soc=_percent(pick(CONF_LIMIT_SOC)) or 100.0,
@@ -228,6 +231,7 @@ class PlanKeeper:
         self._action_prices: tuple[PriceSlot, ...] = ()  # Nord Pool / Tibber (their action)
         self._key: tuple[Any, ...] | None = None
         self._announced: tuple[str, datetime] | None = None  # (event type, departure)
+        self._set_pending = False
 
     # -- the one-off plan -----------------------------------------------------------------
 
@@ -238,7 +242,7 @@ class PlanKeeper:
         self._key = None  # re-plan at the next decision
         self._announced = None
         if announce and changed and memory.departure is not None:
-            self._fire("set", departure=memory.departure)
+            self._set_pending = True  # announced after the next decision (its new plan)
 
     # -- inputs ---------------------------------------------------------------------------
 
@@ -327,9 +331,20 @@ class PlanKeeper:
         connected = wallbox.connected
         phases = wallbox.active_phases if wallbox.power > 100 else 0
         phases = phases or settings.phases
-        high = min(settings.max_current, wallbox.device_max_current or settings.max_current)
+        # The vehicle's current range as the controller applies it (its profile's first).
+        profile = settings.profile_for(wallbox.rfid_tag) if connected else None
+        high = min(
+            (profile.max_current if profile and profile.max_current else settings.max_current),
+            settings.max_current,
+            wallbox.device_max_current or settings.max_current,
+        )
+        low = profile.min_current if profile and profile.min_current else settings.min_current
         max_power = self.max_power = high * settings.voltage * phases
-        min_power = settings.min_charging_power or settings.min_current * settings.voltage * phases
+        min_power = (
+            (profile.min_charging_power if profile else None)
+            or settings.min_charging_power
+            or low * settings.voltage * phases
+        )
         if target is None:
             self.plan, self.need_wh = None, None
         else:
@@ -343,7 +358,8 @@ class PlanKeeper:
                 target_wh=target.energy,
                 delivered_wh=delivered,
             )
-            self._replan(now, target, max_power, min_power)
+            plug = (connected, wallbox.rfid_tag if connected else None)
+            self._replan(now, target, max_power, min_power, plug)
         if not connected:
             return None
         if self.soc is not None and limit < 100 and self.soc >= limit:
@@ -359,13 +375,21 @@ class PlanKeeper:
         grid = self.plan.grid_power_at(now) if self.plan is not None else 0.0
         return Demand(power=grid, reason=Reason.PLAN_GRID) if grid > 0 else None
 
-    def _replan(self, now: datetime, target: Target, max_power: float, min_power: float) -> None:
+    def _replan(
+        self,
+        now: datetime,
+        target: Target,
+        max_power: float,
+        min_power: float,
+        plug: tuple[bool, str | None],
+    ) -> None:
         need = self.need_wh
         if need is None:
             self.plan = None
             return
-        # A new plan when anything but the need's slow drift changed, and every REPLAN.
-        key = (target, round(max_power), round(min_power), self.forecast, self.prices)
+        # A new plan when anything but the need's slow drift changed (the target, the car's
+        # power, the forecast, the prices, a plug-in or another vehicle), and every REPLAN.
+        key = (target, round(max_power), round(min_power), self.forecast, self.prices, plug)
         made = self.plan.made_at if self.plan is not None else None
         if key == self._key and made is not None and now - made < REPLAN:
             return
@@ -382,6 +406,7 @@ class PlanKeeper:
                 prices=self.prices,
                 fixed_price=self.options.fixed_price,
                 house_w=self.options.house_load,
+                feed_in_tariff=self.options.feed_in_tariff,
             )
         )
         self.last_replan_ms = (dt_util.utcnow() - started).total_seconds() * 1000
@@ -404,6 +429,9 @@ class PlanKeeper:
         """
         status = self._status(now, decision, connected) if active else PlanStatus.NONE
         self.status = status
+        if self._set_pending and self.memory.departure is not None:
+            self._set_pending = False
+            self._fire("set", departure=self.memory.departure)
         target = self.target
         if target is None:
             return
@@ -464,6 +492,7 @@ class PlanKeeper:
             "target_energy": round(target.energy / 1000, 3) if target.energy else None,
             "need": round((self.need_wh or 0.0) / 1000, 3),
             "margin": round(plan.margin, 2),
+            "solar_value": round(plan.solar_value, 4),
             "slots": [
                 {
                     "start": slot.start.isoformat(),

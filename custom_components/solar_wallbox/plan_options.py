@@ -145,7 +145,7 @@ def plan_fields(hass: HomeAssistant, values: dict[str, Any]) -> dict[Any, Any]:
         SelectSelectorConfig(options=choices, multiple=True)
     )
     fields[vol.Optional(CONF_PRICE_ENTITY, description=_suggested(values, CONF_PRICE_ENTITY))] = (
-        EntitySelector(EntitySelectorConfig(domain=["sensor", "input_number"]))
+        EntitySelector(EntitySelectorConfig(domain=["sensor", "event", "input_number"]))
     )
     fields[vol.Optional(CONF_FIXED_PRICE, description=_suggested(values, CONF_FIXED_PRICE))] = (
         _number(-10, 10, "any")

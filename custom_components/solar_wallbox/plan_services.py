@@ -59,7 +59,7 @@ async def _async_set_plan(hass: HomeAssistant, call: ServiceCall) -> None:
     energy = call.data.get(ATTR_TARGET_ENERGY)
     if soc is None and energy is None:
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="plan_no_target")
-    battery = manager.plans.options.battery
+    battery = manager.vehicle_battery()
     if soc is not None and energy is None and not (battery.soc_entity and battery.capacity_wh):
         raise ServiceValidationError(
             translation_domain=DOMAIN, translation_key="plan_soc_without_entity"

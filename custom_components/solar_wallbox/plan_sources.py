@@ -2,8 +2,9 @@
 
 - **PV forecast**: the energy platform every forecast integration implements for the
   Energy dashboard's solar forecast (``async_get_solar_forecast(hass, entry_id)`` returning
-  ``{"wh_hours": {iso time: Wh}}``, each value the energy of the period that starts at
-  its key; Forecast.Solar, Solcast, Open-Meteo Solar Forecast). Which entries: the ones
+  ``{"wh_hours": {iso time: Wh}}``: for Solcast and Open-Meteo Solar Forecast each value
+  is the energy of the period that starts at its key, for Forecast.Solar of the one that
+  ends there). Which entries: the ones
   chosen in the options, else those of the Energy dashboard's solar sources. Solcast's
   low estimate (p10) is read from its forecast sensors' ``detailedForecast`` attribute
   when one of them is linked (docs/departure-plans.md).
@@ -16,6 +17,7 @@ plan without prices uses the fixed price or treats every slot alike); nothing ra
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
@@ -53,6 +55,7 @@ PERIOD_ENDING: Final = frozenset({"forecast_solar"})
 # Price integrations whose prices come from an action (docs/departure-plans.md).
 NORDPOOL: Final = "nordpool"
 TIBBER: Final = "tibber"
+SOLCAST: Final = "solcast_solar"
 # Solcast's forecast attribute with a low estimate (docs/departure-plans.md).
 SOLCAST_DETAIL: Final = "detailedForecast"
 
@@ -191,22 +194,32 @@ def solcast_low(states: Iterable[State]) -> dict[datetime, float]:
 
 
 def merge_forecasts(forecasts: list[list[ForecastSlot]]) -> list[ForecastSlot]:
-    """Several forecasts (one per PV array) added per period."""
+    """Several forecasts (one per PV array, e.g. two roofs) added up, on the union of their
+    periods (a 30-minute and an hourly forecast add per half hour). The low estimate is
+    kept only where every forecast has one."""
     if len(forecasts) == 1:
         return forecasts[0]
-    total: dict[tuple[datetime, datetime], list[float | None]] = {}
-    for slots in forecasts:
-        for slot in slots:
-            key = (slot.start, slot.end)
-            pv, low = total.get(key, [0.0, 0.0])
-            total[key] = [
-                (pv or 0.0) + slot.pv_w,
-                None if low is None or slot.pv_low_w is None else low + slot.pv_low_w,
-            ]
-    return [
-        ForecastSlot(start, end, values[0] or 0.0, values[1])
-        for (start, end), values in sorted(total.items())
-    ]
+    edges = sorted({t for slots in forecasts for slot in slots for t in (slot.start, slot.end)})
+    ordered = [sorted(slots, key=lambda slot: slot.start) for slots in forecasts]
+    at = [0] * len(ordered)  # per forecast: the first period not yet behind us
+    merged: list[ForecastSlot] = []
+    for start, end in itertools.pairwise(edges):
+        pv, low, covered, lows = 0.0, 0.0, False, True
+        for i, slots in enumerate(ordered):
+            while at[i] < len(slots) and slots[at[i]].end <= start:
+                at[i] += 1
+            slot = slots[at[i]] if at[i] < len(slots) else None
+            if slot is None or slot.start > start or slot.end < end:
+                continue
+            covered = True
+            pv += slot.pv_w
+            if slot.pv_low_w is None:
+                lows = False
+            else:
+                low += slot.pv_low_w
+        if covered:
+            merged.append(ForecastSlot(start, end, pv, low if lows else None))
+    return merged
 
 
 async def async_forecast_entries(hass: HomeAssistant, chosen: list[str]) -> list[str]:
@@ -258,11 +271,15 @@ async def async_solar_forecast(hass: HomeAssistant, chosen: list[str]) -> list[F
             continue
         low = solcast_low(
             state
-            for state in hass.states.async_all("sensor")
-            if entry.domain == "solcast_solar" and SOLCAST_DETAIL in state.attributes
+            for entity in er.async_entries_for_config_entry(er.async_get(hass), entry_id)
+            if entry.domain == SOLCAST
+            and (state := hass.states.get(entity.entity_id)) is not None
+            and SOLCAST_DETAIL in state.attributes
         )
         ending = entry.domain in PERIOD_ENDING
-        forecasts.append(forecast_from_wh_hours(wh_hours, low or None, ending=ending))
+        now = dt_util.utcnow()
+        slots = forecast_from_wh_hours(wh_hours, low or None, ending=ending)
+        forecasts.append([slot for slot in slots if slot.end > now])  # not the past
     return merge_forecasts(forecasts) if forecasts else []
 
 

@@ -27,6 +27,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.solar_wallbox.charging.model import PlanStatus, Reason
+from custom_components.solar_wallbox.charging.planner import ForecastSlot
 from custom_components.solar_wallbox.charging_plan import PlanMemory
 from custom_components.solar_wallbox.const import (
     CONF_BATTERY_CAPACITY,
@@ -48,6 +49,7 @@ from custom_components.solar_wallbox.logbook import async_load_translations, des
 from custom_components.solar_wallbox.plan_sources import (
     async_prices_from_action,
     forecast_from_wh_hours,
+    merge_forecasts,
     parse_price_items,
     prices_from_state,
     solcast_low,
@@ -237,6 +239,7 @@ async def test_catch_up_reaches_the_target_and_the_events(hass: HomeAssistant, s
     await site.call("datetime", "set_value", f"datetime.{W}departure", datetime=departure)
     assert [e.data["type"] for e in events] == ["set"]
     assert events[0].data["device_id"] == _device_id(site)
+    assert events[0].data["need"] == pytest.approx(6667, abs=50)  # the new plan's figures
     await site.run(10)
     assert site.state("decision") == Reason.PLAN_CATCH_UP
     assert site.limit == 16
@@ -511,6 +514,18 @@ def test_forecast_shapes(hass: HomeAssistant) -> None:
     low = solcast_low([hass.states.get("sensor.solcast_today")])  # type: ignore[list-item]
     assert low == {t: 1500.0}
     assert forecast_from_wh_hours({t.isoformat(): 3000}, low)[0].pv_low_w == 1500.0
+    # Two arrays (hourly and half-hourly) add per half hour; p10 only where both have one.
+    hour, half_hour = timedelta(hours=1), timedelta(minutes=30)
+    roof = [ForecastSlot(t + i * hour, t + (i + 1) * hour, 1000.0, 500.0) for i in range(3)]
+    garage = [ForecastSlot(t + i * half_hour, t + (i + 1) * half_hour, 200.0 * i) for i in range(4)]
+    merged = merge_forecasts([roof, garage])
+    assert [(s.start - t, s.pv_w, s.pv_low_w) for s in merged] == [
+        (timedelta(0), 1000.0, None),
+        (half_hour, 1200.0, None),
+        (hour, 1400.0, None),
+        (hour + half_hour, 1600.0, None),
+        (2 * hour, 1000.0, 500.0),
+    ]
 
 
 async def test_prices_from_the_nord_pool_action(hass: HomeAssistant) -> None:

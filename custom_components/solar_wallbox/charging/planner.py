@@ -1,8 +1,8 @@
 """The departure planner: which part of a target the sun is expected to bring, and which
 grid slots to reserve for the rest (pure; no I/O, no clock). README.md, "Departure plans".
 
-The day before the departure is cut into 15-minute slots (the first and the last one
-partial). Per slot:
+The time from now to the departure is cut into 15-minute slots (the first and the last
+one partial). Per slot:
 
 - **Expected surplus** = the PV forecast less the expected household load, counted with a
   safety margin: ``p50 − k × (p50 − p10)``, where p10 is the forecast's own low estimate
@@ -67,6 +67,7 @@ class PlanRequest:
     prices: tuple[PriceSlot, ...] = ()
     fixed_price: float | None = None  # per kWh, for slots no price slot covers
     house_w: float = 400.0  # expected household load the PV carries first
+    feed_in_tariff: float = 0.0  # per kWh: what the sun's energy earns when exported
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +100,7 @@ class Plan:
     cost: float | None  # of the reserved grid energy; None without any price
     finish_at: datetime | None  # when the need is expected to be met (None: not before)
     margin: float  # k of the safety margin when the plan was made
+    solar_value: float = 0.0  # what the counted sun would earn exported (feed-in tariff)
 
     @property
     def solar_share(self) -> float | None:
@@ -279,6 +281,7 @@ def make_plan(req: PlanRequest) -> Plan:
         cost=cost,
         finish_at=_finish_at(slots, req.need_wh),
         margin=k,
+        solar_value=solar_wh / 1000.0 * req.feed_in_tariff,
     )
 
 
