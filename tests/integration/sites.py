@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_HOST, CONF_PORT
-from homeassistant.core import HomeAssistant
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -36,6 +36,17 @@ from simulator.pac2200 import Pac2200Device
 
 MARIA_TAG = "04A1B2C3D4E5F6"
 W = "amtron_"
+
+
+def record_into(events: list[Event]) -> Callable[[Event], None]:
+    """An event listener that appends to ``events`` in the event loop (a plain
+    ``list.append`` is run in the executor, so an assertion right after could race it)."""
+
+    @callback
+    def record(event: Event) -> None:
+        events.append(event)
+
+    return record
 
 
 class Clock:

@@ -238,7 +238,13 @@ async def test_options_include_the_ceiling(hass: HomeAssistant, charger: Simulat
     await setup_entry(hass, entry)
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["type"] is FlowResultType.MENU
-    assert result["menu_options"] == ["device", "surplus", "grid_connection", "add_vehicle"]
+    assert result["menu_options"] == [
+        "device",
+        "surplus",
+        "grid_connection",
+        "vehicle_battery",
+        "add_vehicle",
+    ]
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {"next_step_id": "device"}
     )

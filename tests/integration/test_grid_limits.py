@@ -471,6 +471,9 @@ async def test_device_triggers_of_the_wallbox(hass: HomeAssistant, site: Site) -
         "grid_dimming_ended",
         "fuse_limit_started",
         "fuse_limit_ended",
+        "plan_set",  # departure plans (tests/integration/test_plans.py)
+        "plan_impossible",
+        "plan_reached",
     }
     calls: list[ServiceCall] = []
     hass.services.async_register("test", "record", calls.append)

@@ -32,6 +32,7 @@ from custom_components.solar_wallbox.rcm import RcmEdgeDetector
 
 from ..conftest import SimulatedDevice
 from ..harness import setup_entry
+from .sites import record_into
 
 B = "binary_sensor.doepke_dctr_"
 S = "sensor.doepke_dctr_"
@@ -102,7 +103,7 @@ async def test_alarm_episode_fires_one_raised_and_one_cleared(
     entry = dctr_entry(dctr_sim.port)
     await setup_entry(hass, entry)
     events: list[Event] = []
-    hass.bus.async_listen(EVENT_RCM_ALARM, events.append)
+    hass.bus.async_listen(EVENT_RCM_ALARM, record_into(events))
     assert hass.states.get(B + "alarm_a").state == "off"
     assert hass.states.get(B + "rcm_link").state == "on"
     dctr_sim.device.force_alarm("dc", 12)
@@ -135,8 +136,8 @@ async def test_link_loss_never_fires_an_alarm(
     await setup_entry(hass, entry)
     alarms: list[Event] = []
     links: list[Event] = []
-    hass.bus.async_listen(EVENT_RCM_ALARM, alarms.append)
-    hass.bus.async_listen(EVENT_RCM_LINK, links.append)
+    hass.bus.async_listen(EVENT_RCM_ALARM, record_into(alarms))
+    hass.bus.async_listen(EVENT_RCM_LINK, record_into(links))
     await dctr_sim.server.stop()
     for _ in range(3):
         await _poll(hass, entry)

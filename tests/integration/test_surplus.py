@@ -23,13 +23,13 @@ from custom_components.solar_wallbox.const import (
 )
 from simulator.car import CarConfig
 
-from .sites import MARIA_TAG, Site, W
+from .sites import MARIA_TAG, Site, W, record_into
 
 
 async def test_a_day_with_maria(hass: HomeAssistant, site: Site) -> None:
     events: list[Event] = []
-    hass.bus.async_listen(EVENT_CHARGING_STARTED, events.append)
-    hass.bus.async_listen(EVENT_CHARGING_STOPPED, events.append)
+    hass.bus.async_listen(EVENT_CHARGING_STARTED, record_into(events))
+    hass.bus.async_listen(EVENT_CHARGING_STOPPED, record_into(events))
     switch = f"switch.{W}surplus_charging"
     assert site.state(switch) == "off"
     assert site.state("decision") == "surplus_off"
