@@ -712,7 +712,33 @@ def run_plan_day(
 
 
 def _share(value: float | None) -> str:
-    return f"{100 * value:.0f} %" if value is not None else "–"
+    return f"{round(100 * value) + 0} %" if value is not None else "–"  # no "-0 %"
+
+
+def _kwh(value: float) -> str:
+    return f"{round(value, 1) + 0.0:.1f}"  # no "-0.0"
+
+
+def summary(outcomes: Sequence[DayOutcome]) -> str:
+    """Per day and strategy over the seeds: targets met, mean cost and mean gap."""
+    lines = [
+        "| day | strategy | targets met | mean cost € | mean grid kWh to the car "
+        "| mean gap to the optimum € |",
+        "|---|---|---|---|---|---|",
+    ]
+    groups: dict[tuple[str, str], list[RunResult]] = {}
+    for o in outcomes:
+        for r in [*o.runs, *([o.optimum] if o.optimum is not None else [])]:
+            groups.setdefault((o.day.name, r.strategy), []).append(r)
+    for (day, strategy), runs in groups.items():
+        gaps = [r.gap_eur for r in runs if r.gap_eur is not None]
+        gap = f"{sum(gaps) / len(gaps):+.2f}" if gaps else "–"
+        lines.append(
+            f"| {day} | {strategy} | {sum(r.met for r in runs)}/{len(runs)} "
+            f"| {sum(r.cost_eur for r in runs) / len(runs):.2f} "
+            f"| {_kwh(sum(r.grid_kwh for r in runs) / len(runs))} | {gap} |"
+        )
+    return "\n".join(lines)
 
 
 def table(outcomes: Sequence[DayOutcome]) -> str:
@@ -728,7 +754,7 @@ def table(outcomes: Sequence[DayOutcome]) -> str:
             gap = f"{r.gap_eur:+.2f}" if r.gap_eur is not None else "–"
             lines.append(
                 f"| {o.day.name} | {o.seed} | {r.strategy} | {'yes' if r.met else '**no**'} "
-                f"| {r.soc_end:.1f} % | {r.car_kwh:.1f} | {r.cost_eur:.2f} | {r.grid_kwh:.1f} "
+                f"| {r.soc_end:.1f} % | {r.car_kwh:.1f} | {r.cost_eur:.2f} | {_kwh(r.grid_kwh)} "
                 f"| {_share(r.solar_share)} | {gap} |"
             )
     return "\n".join(lines)
@@ -751,13 +777,14 @@ def report(outcomes: Sequence[DayOutcome], command: str, seconds: float) -> str:
         "the home battery's stored-energy difference at the departure at the window's mean "
         "price). The optimum is an LP lower bound (car power continuous, relaxed home "
         "battery): no controller can cost less.\n\n"
-        f"{listed}\n\n{table(outcomes)}\n"
+        f"{listed}\n\n## Over the seeds\n\n{summary(outcomes)}\n\n"
+        f"## Per day and seed\n\n{table(outcomes)}\n"
     )
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.plans", description=__doc__)
-    parser.add_argument("--seeds", type=int, default=1, help="seeds per day (1, 2, …)")
+    parser.add_argument("--seeds", type=int, default=3, help="seeds per day (1, 2, …)")
     parser.add_argument("--days", default=",".join(DAYS), help="comma-separated plan days")
     parser.add_argument("--output", type=Path, default=RESULTS, help="markdown file to write")
     return parser.parse_args(argv)
@@ -782,6 +809,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = f"{REGENERATE} {argv_text}".strip()
     text = report(outcomes, command, time.perf_counter() - began)
     args.output.write_text(text, encoding="utf-8")
+    print(summary(outcomes))
+    print()
     print(table(outcomes))
     return 0
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -123,3 +124,13 @@ def test_an_impossible_target_has_no_optimum() -> None:
     day = replace(SHORT, depart_s=SHORT.arrive_s + HOUR)  # 13 kWh in 1 h at 11 kW
     data = plans.day_data(day, 1)
     assert plans.optimum_cost(data, day.need_wh) is None
+
+
+def test_cli_writes_the_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "plans.md"
+    assert plans.main(["--seeds", "1", "--days", "night", "--output", str(out)]) == 0
+    text = out.read_text(encoding="utf-8")
+    assert "| night | 1 | ours+plan | yes |" in text
+    assert "optimum (LP bound)" in text
+    assert "| night | ours+plan | 1/1 |" in capsys.readouterr().out
+    assert plans.main(["--days", "nowhere", "--output", str(out)]) == 2
