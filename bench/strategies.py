@@ -32,6 +32,7 @@ from typing import Any
 from custom_components.solar_wallbox.charging.controller import SurplusController
 from custom_components.solar_wallbox.charging.model import (
     ChargeMode,
+    Demand,
     Reason,
     Settings,
     SiteInput,
@@ -112,6 +113,10 @@ class Ours(Strategy):
         self.reasons: Counter[Reason] = Counter()
         """How often each decision reason came up (e.g. site_stale with a slow meter)."""
 
+    def demand(self, reading: Reading) -> Demand | None:
+        """What a departure plan asks of the controller now (none here; bench/plans.py)."""
+        return None
+
     def poll(self, reading: Reading) -> int | None:
         """One decision; a write when the controller asks for one."""
         self.next_poll = reading.t + self.poll_s
@@ -144,7 +149,7 @@ class Ours(Strategy):
             device_max_current=16,
         )
         controller = self.controller
-        decision = controller.decide(now, site, wallbox)
+        decision = controller.decide(now, site, wallbox, demand=self.demand(reading))
         self.decided.add(decision.current)
         self.reasons[decision.reason] += 1
         if not decision.write:
