@@ -53,6 +53,7 @@ import importlib
 import math
 import sys
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -61,8 +62,9 @@ from typing import Any
 
 import numpy as np
 
-from custom_components.solar_wallbox.charging.model import ChargeMode, Demand, Reason, Settings
+from custom_components.solar_wallbox.charging.model import ChargeMode, Demand, Settings
 from custom_components.solar_wallbox.charging.planner import (
+    PV_WINDOW,
     SLOT,
     ForecastSlot,
     Plan,
@@ -70,8 +72,8 @@ from custom_components.solar_wallbox.charging.planner import (
     PriceSlot,
     energy_needed,
     make_plan,
-    must_charge_now,
 )
+from custom_components.solar_wallbox.charging.planner import plan_demand as planner_demand
 from simulator.car import Car, CarConfig, IecState
 from simulator.model import BatteryConfig, HouseProfile, PvProfile, SiteModel
 
@@ -310,14 +312,9 @@ def day_data(day: PlanDay, seed: int) -> DayData:
 def plan_demand(
     plan: Plan | None, need_wh: float, max_power: float, now: datetime, departure: datetime
 ) -> Demand | None:
-    """The manager's demand per decision: full power when only that still reaches the target
-    (planner.py `must_charge_now`), else the plan's grid power now, else none (PV mode)."""
-    if must_charge_now(need_wh, max_power, now, departure):
-        return Demand(power=max_power, reason=Reason.PLAN_CATCH_UP, stop=False)
-    grid = plan.grid_power_at(now) if plan is not None else 0.0
-    if grid > 0:
-        return Demand(power=grid, reason=Reason.PLAN_GRID, stop=False)
-    return None
+    """The manager's demand per decision: the integration's own rule (planner.py
+    `plan_demand`, which charging_plan.py uses too), so the bench cannot drift from it."""
+    return planner_demand(plan, need_wh, max_power, now, departure)
 
 
 class CarView:
@@ -339,6 +336,9 @@ class CarView:
         return need if need is not None else 0.0
 
 
+PV_WINDOW_S = PV_WINDOW.total_seconds()
+
+
 class OursPlanned(Ours):
     """Ours with the departure planner, as the manager drives it (module docstring)."""
 
@@ -350,9 +350,21 @@ class OursPlanned(Ours):
         self.plan: Plan | None = None
         self.next_plan = -math.inf
         self.plans = 0
+        self.pv: deque[tuple[float, float]] = deque()  # (t, W) of the last PV_WINDOW_S
+
+    def pv_measured(self) -> tuple[datetime, datetime, float] | None:
+        """As the manager's PlanKeeper.pv_measured (charging_plan.py)."""
+        pv = self.pv
+        if len(pv) < 2 or pv[-1][0] - pv[0][0] < PV_WINDOW_S / 2:
+            return None
+        mean = sum(value for _, value in pv) / len(pv)
+        return DAY0 + timedelta(seconds=pv[0][0]), DAY0 + timedelta(seconds=pv[-1][0]), mean
 
     def demand(self, reading: Reading) -> Demand | None:
         now = DAY0 + timedelta(seconds=reading.t)
+        self.pv.append((reading.t, max(reading.pv_w, 0.0)))
+        while reading.t - self.pv[0][0] > PV_WINDOW_S:
+            self.pv.popleft()
         need = self.car.need_wh()
         if reading.t >= self.next_plan:
             self.next_plan = reading.t + REPLAN_S
@@ -366,6 +378,7 @@ class OursPlanned(Ours):
                     min_power=MIN_POWER,
                     forecast=self.data.forecast,
                     prices=known_prices(self.data.prices, reading.t, self.data.day.depart_s),
+                    pv_measured=self.pv_measured(),
                 )
             )
         return plan_demand(self.plan, need, MAX_POWER, now, self.departure)

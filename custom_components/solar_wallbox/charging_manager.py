@@ -464,6 +464,7 @@ class ChargingManager:
         now = self.clock()
         self._restore_once(now, wallbox)
         site = self.sources.site()
+        self.plans.note_pv(now, site)
         demand = self.plans.demand(now, self.settings, wallbox)
         decision = self.controller.decide(
             now,

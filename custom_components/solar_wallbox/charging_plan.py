@@ -18,6 +18,7 @@ and turns it into the controller's :class:`Demand` (README.md, "Departure plans"
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -28,8 +29,17 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.util import dt as dt_util
 
-from .charging.model import Decision, Demand, PlanStatus, Reason, Settings, WallboxInput
+from .charging.model import (
+    Decision,
+    Demand,
+    PlanStatus,
+    Reason,
+    Settings,
+    SiteInput,
+    WallboxInput,
+)
 from .charging.planner import (
+    PV_WINDOW,
     ForecastSlot,
     Plan,
     PlanRequest,
@@ -37,7 +47,7 @@ from .charging.planner import (
     energy_needed,
     feasible,
     make_plan,
-    must_charge_now,
+    plan_demand,
 )
 from .compat import device_by_identifier
 from .const import (
@@ -73,6 +83,7 @@ if TYPE_CHECKING:
     from .models import SolarWallboxConfigEntry
 
 REPLAN: Final = timedelta(minutes=15)
+PV_SAMPLES: Final = 2000  # at most (a reading every second for half an hour)
 INPUTS_REFRESH: Final = timedelta(minutes=15)
 REPEAT_HORIZON: Final = 8  # days searched for the next departure of the repeating plan
 # Decisions that charge from the grid whatever the sun (Fast: the user asked for it).
@@ -232,6 +243,7 @@ class PlanKeeper:
         self._key: tuple[Any, ...] | None = None
         self._announced: tuple[str, datetime] | None = None  # (event type, departure)
         self._set_pending = False
+        self._pv: deque[tuple[datetime, float]] = deque(maxlen=PV_SAMPLES)
 
     # -- the one-off plan -----------------------------------------------------------------
 
@@ -321,6 +333,21 @@ class PlanKeeper:
 
     # -- the demand -----------------------------------------------------------------------
 
+    def note_pv(self, now: datetime, site: SiteInput | None) -> None:
+        """Remember the measured PV power (the last PV_WINDOW) for the forecast check."""
+        if site is None or site.pv_power is None:
+            return
+        self._pv.append((site.measured_at, max(site.pv_power, 0.0)))
+        while self._pv and now - self._pv[0][0] > PV_WINDOW:
+            self._pv.popleft()
+
+    def pv_measured(self) -> tuple[datetime, datetime, float] | None:
+        """The mean measured PV over the samples kept, with their span (None: too few)."""
+        if len(self._pv) < 2 or self._pv[-1][0] - self._pv[0][0] < PV_WINDOW / 2:
+            return None
+        mean = sum(value for _, value in self._pv) / len(self._pv)
+        return self._pv[0][0], self._pv[-1][0], mean
+
     def demand(self, now: datetime, settings: Settings, wallbox: WallboxInput) -> Demand | None:
         """What the vehicle's SoC and the plan ask of this decision (re-plans when due)."""
         battery = self.battery(settings, wallbox)
@@ -366,14 +393,9 @@ class PlanKeeper:
             return Demand(stop=True, reason=Reason.SOC_LIMIT)
         if self.soc is not None and battery.min_soc > 0 and self.soc < battery.min_soc:
             return Demand(power=max_power, reason=Reason.MIN_SOC)
-        if target is None or self.need_wh is None or self.need_wh <= 0:
+        if target is None:
             return None
-        if not feasible(self.need_wh, max_power, now, target.departure):
-            return Demand(power=max_power, reason=Reason.PLAN_CATCH_UP)  # as much as it can
-        if must_charge_now(self.need_wh, max_power, now, target.departure):
-            return Demand(power=max_power, reason=Reason.PLAN_CATCH_UP)
-        grid = self.plan.grid_power_at(now) if self.plan is not None else 0.0
-        return Demand(power=grid, reason=Reason.PLAN_GRID) if grid > 0 else None
+        return plan_demand(self.plan, self.need_wh, max_power, now, target.departure)
 
     def _replan(
         self,
@@ -407,6 +429,7 @@ class PlanKeeper:
                 fixed_price=self.options.fixed_price,
                 house_w=self.options.house_load,
                 feed_in_tariff=self.options.feed_in_tariff,
+                pv_measured=self.pv_measured(),
             )
         )
         self.last_replan_ms = (dt_util.utcnow() - started).total_seconds() * 1000

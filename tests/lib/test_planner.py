@@ -27,6 +27,7 @@ from custom_components.solar_wallbox.charging.planner import (
     make_plan,
     margin_at,
     must_charge_now,
+    plan_demand,
 )
 
 T0 = datetime(2026, 12, 3, 18, 0, tzinfo=UTC)
@@ -160,6 +161,29 @@ def test_a_forecast_of_the_past_is_ignored() -> None:
     assert make_plan(_request(forecast=past)).solar_wh == 0
 
 
+def test_plan_demand() -> None:
+    """The rule both the manager and the bench use: none once the need is met; full power
+    when only that reaches the target; in a grid slot its planned sun plus grid."""
+    prices = _hourly_prices(T0, [0.3] * 12 + [0.1])
+    forecast = (ForecastSlot(T0 + 12 * H, T0 + 13 * H, 3000.0, 3000.0),)
+    plan = make_plan(_request(need_wh=5000.0, prices=prices, forecast=forecast, house_w=0.0))
+    slot_time = T0 + 12 * H + timedelta(minutes=50)
+    demand = plan_demand(plan, 5000.0, MAX_W, slot_time - 11 * H, T0 + 13 * H)
+    assert demand is None  # before the slot: surplus rules
+    slot = plan.slot_at(slot_time)
+    assert slot is not None
+    assert slot.grid_w > 0
+    demand = plan_demand(plan, 2000.0, MAX_W, slot_time, T0 + 14 * H)
+    assert demand is not None
+    assert demand.reason is Reason.PLAN_GRID
+    assert demand.power == pytest.approx(slot.solar_w + slot.grid_w)
+    assert plan_demand(plan, 0.0, MAX_W, slot_time, T0 + 13 * H) is None
+    late = plan_demand(plan, MAX_W, MAX_W, T0 + 12 * H, T0 + 13 * H)
+    assert late is not None
+    assert (late.power, late.reason) == (MAX_W, Reason.PLAN_CATCH_UP)
+    assert plan_demand(None, 1000.0, MAX_W, T0, T0 + 13 * H) is None
+
+
 def test_energy_needed() -> None:
     kw = {"capacity_wh": 60000.0, "efficiency": 0.9, "target_wh": None, "delivered_wh": 0.0}
     assert energy_needed(soc=30.0, target_soc=80.0, **kw) == pytest.approx(0.5 * 60000 / 0.9)
@@ -226,12 +250,16 @@ def _inputs(now: datetime, grid_w: float, car_a: float) -> tuple[SiteInput, Wall
     return site, box
 
 
-def test_demand_adds_grid_power_to_the_surplus() -> None:
+def test_demand_is_the_least_power_and_the_surplus_may_give_more() -> None:
     c = SurplusController(Settings(mode=ChargeMode.PV))
     site, box = _inputs(T0, grid_w=-2000.0, car_a=0.0)  # 2 kW export, paused car
-    d = c.decide(T0, site, box, demand=Demand(power=4140.0, reason=Reason.PLAN_GRID))
-    # surplus 2000 W → 2 A, plus 4140 W → 6 A: 8 A at once, without a start delay.
+    d = c.decide(T0, site, box, demand=Demand(power=5000.0, reason=Reason.PLAN_GRID))
+    # at least 5000 W → 8 A (the surplus' 2 A are part of it), at once, no start delay.
     assert (d.current, d.reason, d.started) == (8, Reason.PLAN_GRID, True)
+    sunny = SurplusController(Settings(mode=ChargeMode.PV))
+    site, box = _inputs(T0, grid_w=-8000.0, car_a=0.0)  # 8 kW export: 11 A of surplus
+    d = sunny.decide(T0, site, box, demand=Demand(power=5000.0, reason=Reason.PLAN_GRID))
+    assert d.current == 11
     full = c.decide(
         T0 + timedelta(seconds=2),
         *_inputs(T0 + timedelta(seconds=2), grid_w=0.0, car_a=8.0),

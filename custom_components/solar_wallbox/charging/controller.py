@@ -206,8 +206,8 @@ class SurplusController:
 
         ``demand`` is what the vehicle's SoC and its departure plan ask for (README.md,
         "Departure plans"): a stop at the limit SoC in every mode, and in the PV modes a
-        least power (a reserved grid slot, the catch-up, the minimum SoC) on top of the
-        surplus.
+        least power (a reserved grid slot, the catch-up, the minimum SoC), more when the
+        surplus carries more.
         """
         s = self.settings
         self._roll_day(today or now.date())
@@ -268,8 +268,8 @@ class SurplusController:
         demand: Demand,
         vehicle: str | None,
     ) -> Decision:
-        """The demand's power from the grid on top of the surplus (the current that gives
-        at least it; the surplus part as in charging: what the site has to spare now). The
+        """At least the demand's power (the lowest current that gives it), more when the
+        surplus alone carries more (what the site has to spare now, as in charging). The
         start budget and the minimum off time do not hold a demand back (it is what the
         user asked for); the grid caps still apply (``_finish``)."""
         s = self.settings
@@ -280,8 +280,8 @@ class SurplusController:
         if site is not None and self._now.fresh:
             available, _ = self._available(site, wallbox, curtailed=bool(site.curtailed))
             surplus = max(math.floor(available / per_amp), 0)
-        extra = math.ceil(demand.power / per_amp - 1e-9)
-        current = min(max(surplus + extra, limits.min_current), limits.max_current)
+        least = math.ceil(demand.power / per_amp - 1e-9)
+        current = min(max(surplus, least, limits.min_current), limits.max_current)
         self.start_energy = self.stop_energy = 0.0
         info = _Info(
             vehicle=vehicle,

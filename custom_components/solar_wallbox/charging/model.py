@@ -248,8 +248,9 @@ class Demand:
     """What the vehicle's state of charge and its plan ask of the controller now.
 
     ``power`` (W) is the least the car must get now whatever the surplus (a reserved grid
-    slot, the plan's catch-up, or the minimum SoC), charged at the lowest current that
-    gives it; ``stop`` ends charging at the limit SoC in every mode.
+    slot, the plan's catch-up, or the minimum SoC): the lowest current that gives it, or
+    the surplus's current when that is higher; ``stop`` ends charging at the limit SoC in
+    every mode.
     """
 
     power: float = 0.0

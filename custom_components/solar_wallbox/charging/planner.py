@@ -27,11 +27,16 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from .model import Demand, Reason
+
 SLOT = timedelta(minutes=15)
 MARGIN_FAR = 0.25  # share of the forecast spread discounted far from the deadline
 MARGIN_HORIZON = timedelta(hours=24)
 DEFAULT_LOW_SHARE = 0.5  # p10 ≈ half the p50 when the forecast gives no low estimate
 CATCH_UP_SLACK = timedelta(minutes=10)  # full power starts this much before the last moment
+PV_WINDOW = timedelta(minutes=30)  # the measured PV compared with the forecast
+CORRECTION_FADE = timedelta(hours=4)  # a measured shortfall of PV fades out over this
+CORRECTION_MIN_W = 300.0  # … and is only taken from a forecast of at least this much
 CATCH_UP_SHARE = 0.1  # … or this share of the time full power needs, whichever is longer
 
 
@@ -68,6 +73,10 @@ class PlanRequest:
     fixed_price: float | None = None  # per kWh, for slots no price slot covers
     house_w: float = 400.0  # expected household load the PV carries first
     feed_in_tariff: float = 0.0  # per kWh: what the sun's energy earns when exported
+    # The PV measured recently: (from, to, mean W). Below the forecast for the same time,
+    # the coming hours' forecast is scaled down by that ratio, fading out over
+    # CORRECTION_FADE (a forecast that was too sunny so far is likely too sunny for a while).
+    pv_measured: tuple[datetime, datetime, float] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +151,27 @@ def must_charge_now(need_wh: float, max_power: float, now: datetime, departure: 
     full = timedelta(hours=need_wh / max_power)
     slack = max(CATCH_UP_SLACK, full * CATCH_UP_SHARE)
     return now + full + slack >= departure
+
+
+def plan_demand(
+    plan: Plan | None, need_wh: float | None, max_power: float, now: datetime, departure: datetime
+) -> Demand | None:
+    """What a plan asks of one decision (the manager and the bench use this one rule):
+    nothing once the need is met; full power when the target no longer fits or only full
+    power still reaches it (the guarantee); in a slot with reserved grid power, at least
+    the slot's planned power (the sun expected in it plus the grid reserved), so that a
+    sun that does not come is made up from the grid and one that does costs nothing more.
+    """
+    if need_wh is None or need_wh <= 0:
+        return None
+    if not feasible(need_wh, max_power, now, departure) or must_charge_now(
+        need_wh, max_power, now, departure
+    ):
+        return Demand(power=max_power, reason=Reason.PLAN_CATCH_UP)
+    slot = plan.slot_at(now) if plan is not None else None
+    if slot is None or slot.grid_w <= 0:
+        return None
+    return Demand(power=slot.solar_w + slot.grid_w, reason=Reason.PLAN_GRID)
 
 
 def feasible(need_wh: float, max_power: float, now: datetime, departure: datetime) -> bool:
@@ -222,9 +252,12 @@ def make_plan(req: PlanRequest) -> Plan:
     )
     solar: list[float] = []
     slot_prices: list[tuple[float | None, bool]] = []
+    ratio = _measured_ratio(req)
     for start, end in bounds:
-        mid = pv.mean(start, end) or 0.0
-        mid_low = low.mean(start, end) or 0.0
+        fade = min((start - req.now) / CORRECTION_FADE, 1.0)
+        scale = ratio + (1.0 - ratio) * fade
+        mid = (pv.mean(start, end) or 0.0) * scale
+        mid_low = (low.mean(start, end) or 0.0) * scale
         surplus = max(mid - req.house_w, 0.0)
         surplus_low = min(max(mid_low - req.house_w, 0.0), surplus)
         counted = surplus - k * (surplus - surplus_low)
@@ -283,6 +316,18 @@ def make_plan(req: PlanRequest) -> Plan:
         margin=k,
         solar_value=solar_wh / 1000.0 * req.feed_in_tariff,
     )
+
+
+def _measured_ratio(req: PlanRequest) -> float:
+    """Measured ÷ forecast PV over the recent window (at most 1: only a shortfall counts,
+    a sunnier reality is left to the live surplus); 1 without a measurement."""
+    if req.pv_measured is None:
+        return 1.0
+    start, end, measured = req.pv_measured
+    expected = _Series([(f.start, f.end, f.pv_w) for f in req.forecast]).mean(start, end)
+    if expected is None or expected < CORRECTION_MIN_W or end <= start:
+        return 1.0
+    return min(max(measured / expected, 0.0), 1.0)
 
 
 def _finish_at(slots: tuple[PlanSlot, ...], need_wh: float) -> datetime | None:
