@@ -116,6 +116,25 @@ def _with(req: PlanRequest, **changes: object) -> PlanRequest:
     return PlanRequest(**{**values, **changes})  # type: ignore[arg-type]
 
 
+def test_measured_pv_below_the_forecast_scales_it_down() -> None:
+    """Half the forecast PV measured over the last 30 min: the coming hours count about
+    half as much sun (fading out over CORRECTION_FADE); more than forecast: unchanged."""
+    start = T0.replace(hour=11)
+    forecast = tuple(
+        ForecastSlot(start + (i - 1) * H, start + i * H, 8000.0, 8000.0) for i in range(7)
+    )
+    req = _request(now=start, departure=start + 6 * H, forecast=forecast, need_wh=80000.0)
+    trusted = make_plan(req).solar_wh
+    window = (start - timedelta(minutes=30), start)
+    dim = make_plan(_with(req, pv_measured=(*window, 4000.0))).solar_wh
+    bright = make_plan(_with(req, pv_measured=(*window, 12000.0))).solar_wh
+    assert bright == pytest.approx(trusted)
+    assert 0.5 * trusted < dim < 0.85 * trusted
+    # A forecast below CORRECTION_MIN_W for the window is not compared.
+    night = (start - 8 * H, start - 7 * H + timedelta(minutes=30))
+    assert make_plan(_with(req, pv_measured=(*night, 0.0))).solar_wh == pytest.approx(trusted)
+
+
 def test_surplus_below_the_minimum_counts_as_none() -> None:
     forecast = (ForecastSlot(T0, T0 + 13 * H, MIN_W - 100.0, MIN_W - 100.0),)
     plan = make_plan(_request(forecast=forecast, house_w=0.0))
