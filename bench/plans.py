@@ -62,7 +62,7 @@ from typing import Any
 
 import numpy as np
 
-from custom_components.solar_wallbox.charging.model import ChargeMode, Demand, Settings
+from custom_components.solar_wallbox.charging.model import ChargeMode, Demand, Reason, Settings
 from custom_components.solar_wallbox.charging.planner import (
     PV_WINDOW,
     SLOT,
@@ -310,11 +310,17 @@ def day_data(day: PlanDay, seed: int) -> DayData:
 
 
 def plan_demand(
-    plan: Plan | None, need_wh: float, max_power: float, now: datetime, departure: datetime
+    plan: Plan | None,
+    need_wh: float,
+    max_power: float,
+    now: datetime,
+    departure: datetime,
+    *,
+    catching_up: bool = False,
 ) -> Demand | None:
     """The manager's demand per decision: the integration's own rule (planner.py
     `plan_demand`, which charging_plan.py uses too), so the bench cannot drift from it."""
-    return planner_demand(plan, need_wh, max_power, now, departure)
+    return planner_demand(plan, need_wh, max_power, now, departure, catching_up=catching_up)
 
 
 class CarView:
@@ -351,6 +357,7 @@ class OursPlanned(Ours):
         self.next_plan = -math.inf
         self.plans = 0
         self.pv: deque[tuple[float, float]] = deque()  # (t, W) of the last PV_WINDOW_S
+        self.catching_up = False  # the last demand was the catch-up (as PlanKeeper keeps it)
 
     def pv_measured(self) -> tuple[datetime, datetime, float] | None:
         """As the manager's PlanKeeper.pv_measured (charging_plan.py)."""
@@ -381,7 +388,11 @@ class OursPlanned(Ours):
                     pv_measured=self.pv_measured(),
                 )
             )
-        return plan_demand(self.plan, need, MAX_POWER, now, self.departure)
+        demand = plan_demand(
+            self.plan, need, MAX_POWER, now, self.departure, catching_up=self.catching_up
+        )
+        self.catching_up = demand is not None and demand.reason is Reason.PLAN_CATCH_UP
+        return demand
 
 
 def evcc_slots(

@@ -246,7 +246,10 @@ class ChargingManager:
 
     async def _async_plan_tick(self, _now: datetime | None) -> None:
         """Fetch the forecast and the prices again (every REPLAN) and decide."""
-        await self.plans.async_refresh_inputs(self.clock(), force=True)
+        try:
+            await self.plans.async_refresh_inputs(self.clock(), force=True)
+        except Exception:  # another integration's fault must not stop the decisions
+            LOGGER.warning("Departure plan: reading the forecast or prices failed", exc_info=True)
         await self.async_evaluate()
 
     @callback

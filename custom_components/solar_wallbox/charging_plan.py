@@ -83,6 +83,7 @@ if TYPE_CHECKING:
     from .models import SolarWallboxConfigEntry
 
 REPLAN: Final = timedelta(minutes=15)
+NEED_STEP: Final = 1000.0  # Wh: a change of the need by this much re-plans at once
 PV_SAMPLES: Final = 2000  # at most (a reading every second for half an hour)
 INPUTS_REFRESH: Final = timedelta(minutes=15)
 REPEAT_HORIZON: Final = 8  # days searched for the next departure of the repeating plan
@@ -244,6 +245,9 @@ class PlanKeeper:
         self._announced: tuple[str, datetime] | None = None  # (event type, departure)
         self._set_pending = False
         self._pv: deque[tuple[datetime, float]] = deque(maxlen=PV_SAMPLES)
+        self._phases_seen: int | None = None
+        self._demand: Demand | None = None  # what the last decision was asked for
+        self._catching_up: datetime | None = None  # the departure the catch-up runs for
 
     # -- the one-off plan -----------------------------------------------------------------
 
@@ -356,8 +360,13 @@ class PlanKeeper:
         target = self.target_for(now)
         self.target = target
         connected = wallbox.connected
-        phases = wallbox.active_phases if wallbox.power > 100 else 0
-        phases = phases or settings.phases
+        # The phases the car was seen drawing on in this plug-in (as the controller keeps
+        # them): a 1-phase car that pauses must not be planned with three.
+        if not connected:
+            self._phases_seen = None
+        elif wallbox.power > 100 and wallbox.active_phases > 0:
+            self._phases_seen = wallbox.active_phases
+        phases = self._phases_seen or settings.phases
         # The vehicle's current range as the controller applies it (its profile's first).
         profile = settings.profile_for(wallbox.rfid_tag) if connected else None
         high = min(
@@ -387,6 +396,22 @@ class PlanKeeper:
             )
             plug = (connected, wallbox.rfid_tag if connected else None)
             self._replan(now, target, max_power, min_power, plug)
+        self._demand = self._demand_now(now, connected, battery, limit, max_power, target)
+        if self._demand is None or self._demand.reason is not Reason.PLAN_CATCH_UP:
+            self._catching_up = None
+        elif target is not None:
+            self._catching_up = target.departure
+        return self._demand
+
+    def _demand_now(
+        self,
+        now: datetime,
+        connected: bool,
+        battery: VehicleBattery,
+        limit: float,
+        max_power: float,
+        target: Target | None,
+    ) -> Demand | None:
         if not connected:
             return None
         if self.soc is not None and limit < 100 and self.soc >= limit:
@@ -395,7 +420,10 @@ class PlanKeeper:
             return Demand(power=max_power, reason=Reason.MIN_SOC)
         if target is None:
             return None
-        return plan_demand(self.plan, self.need_wh, max_power, now, target.departure)
+        catching_up = self._catching_up == target.departure
+        return plan_demand(
+            self.plan, self.need_wh, max_power, now, target.departure, catching_up=catching_up
+        )
 
     def _replan(
         self,
@@ -411,7 +439,8 @@ class PlanKeeper:
             return
         # A new plan when anything but the need's slow drift changed (the target, the car's
         # power, the forecast, the prices, a plug-in or another vehicle), and every REPLAN.
-        key = (target, round(max_power), round(min_power), self.forecast, self.prices, plug)
+        bucket = round(need / NEED_STEP)  # a SoC that arrives late, not the slow drift
+        key = (target, round(max_power), round(min_power), self.forecast, self.prices, plug, bucket)
         made = self.plan.made_at if self.plan is not None else None
         if key == self._key and made is not None and now - made < REPLAN:
             return
@@ -452,14 +481,15 @@ class PlanKeeper:
         """
         status = self._status(now, decision, connected) if active else PlanStatus.NONE
         self.status = status
-        if self._set_pending and self.memory.departure is not None:
+        if self._set_pending:
             self._set_pending = False
-            self._fire("set", departure=self.memory.departure)
+            if self.memory.departure is not None and self.memory.departure > now:
+                self._fire("set", departure=self.memory.departure)
         target = self.target
         if target is None:
             return
-        if status is PlanStatus.TARGET_IMPOSSIBLE:
-            self._announce("impossible", target)
+        if status is PlanStatus.TARGET_IMPOSSIBLE and connected:
+            self._announce("impossible", target)  # not for a car that is away
         elif status is PlanStatus.TARGET_REACHED and connected:
             self._announce("reached", target)
 
@@ -472,7 +502,9 @@ class PlanKeeper:
         if not feasible(need, self.max_power, now, target.departure):
             return PlanStatus.TARGET_IMPOSSIBLE
         charging = connected and decision is not None and decision.current > 0
-        if charging and decision is not None and decision.reason in CHARGING_REASONS:
+        demanded = self._demand is not None and self._demand.power > 0
+        # A demand charges from the grid even when a cap (fuse, §14a) gives the reason.
+        if charging and decision is not None and (demanded or decision.reason in CHARGING_REASONS):
             return PlanStatus.CHARGING_NOW
         if charging:
             return PlanStatus.CHARGING_FROM_SUN

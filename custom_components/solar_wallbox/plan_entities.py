@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from homeassistant.components.button import ButtonEntity
@@ -33,6 +33,8 @@ from .charging_entities import ChargingEntity
 from .charging_manager import ChargingManager
 from .const import DOMAIN
 
+MAX_DEPARTURE = timedelta(days=7)  # a departure further ahead is refused (a typo in the year)
+
 
 def checked_departure(manager: ChargingManager, departure: datetime) -> datetime:
     """A departure ahead, timezone-aware (a naive time is local); refused otherwise."""
@@ -40,6 +42,12 @@ def checked_departure(manager: ChargingManager, departure: datetime) -> datetime
         departure = departure.replace(tzinfo=dt_util.get_default_time_zone())
     if departure <= manager.clock():
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="departure_in_past")
+    if departure > manager.clock() + MAX_DEPARTURE:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="departure_too_far",
+            translation_placeholders={"days": str(MAX_DEPARTURE.days)},
+        )
     return dt_util.as_utc(departure).replace(microsecond=0)  # to the second, as shown
 
 

@@ -183,7 +183,8 @@ def solcast_low(states: Iterable[State]) -> dict[datetime, float]:
     """p10 (W) per period start from Solcast sensors' ``detailedForecast`` (kW values)."""
     low: dict[datetime, float] = {}
     for state in states:
-        for item in state.attributes.get(SOLCAST_DETAIL) or ():
+        items = state.attributes.get(SOLCAST_DETAIL)
+        for item in items if isinstance(items, list | tuple) else ():
             if not isinstance(item, Mapping):
                 continue
             start = _time(item.get("period_start"))

@@ -378,6 +378,10 @@ async def test_set_plan_errors_and_the_store(hass: HomeAssistant, site: Site) ->
             "departure_in_past",
         ),
         ({"target_energy": 5, "device_id": "nope"}, "plan_not_a_wallbox"),
+        (
+            {"target_energy": 5, "departure": dt_util.utcnow() + timedelta(days=9)},
+            "departure_too_far",
+        ),
     ):
         with pytest.raises(ServiceValidationError) as caught:
             await call(**data)

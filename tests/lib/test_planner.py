@@ -159,6 +159,22 @@ def test_must_charge_now() -> None:
     assert must_charge_now(1.0, 0.0, T0, departure)
 
 
+def test_catch_up_holds_until_twice_the_slack_is_left() -> None:
+    """Once catching up, a need that drops a little (a SoC step) does not end it."""
+    departure = T0 + H + timedelta(minutes=10)  # one hour at full power + the slack
+    assert must_charge_now(MAX_W, MAX_W, T0, departure)
+    later = T0 + timedelta(minutes=5)
+    less = MAX_W * 0.85  # 51 min at full power are left, 65 min of time
+    assert not must_charge_now(less, MAX_W, later, departure)
+    assert must_charge_now(less, MAX_W, later, departure, catching_up=True)
+    assert not must_charge_now(MAX_W * 0.5, MAX_W, later, departure, catching_up=True)
+
+
+def test_the_horizon_is_bounded() -> None:
+    plan = make_plan(_request(departure=T0 + timedelta(days=3650)))
+    assert len(plan.slots) <= 8 * 24 * 4 + 1
+
+
 def test_quarter_hour_slots_and_partial_edges() -> None:
     now = T0 + timedelta(minutes=7)
     plan = make_plan(_request(now=now, departure=T0 + 2 * H + timedelta(minutes=5)))

@@ -30,6 +30,8 @@ from datetime import datetime, timedelta
 from .model import Demand, Reason
 
 SLOT = timedelta(minutes=15)
+MAX_HORIZON = timedelta(days=8)  # slots are made this far ahead at most (a departure
+# further away is refused by the entities and the action; this bounds the work anyway)
 MARGIN_FAR = 0.25  # share of the forecast spread discounted far from the deadline
 MARGIN_HORIZON = timedelta(hours=24)
 DEFAULT_LOW_SHARE = 0.5  # p10 ≈ half the p50 when the forecast gives no low estimate
@@ -142,30 +144,46 @@ def margin_at(now: datetime, departure: datetime) -> float:
     return MARGIN_FAR + (1.0 - MARGIN_FAR) * closeness
 
 
-def must_charge_now(need_wh: float, max_power: float, now: datetime, departure: datetime) -> bool:
-    """Only full power from now on (less a slack) still reaches the target."""
+def must_charge_now(
+    need_wh: float,
+    max_power: float,
+    now: datetime,
+    departure: datetime,
+    *,
+    catching_up: bool = False,
+) -> bool:
+    """Only full power from now on (less a slack) still reaches the target. Once catching
+    up, it goes on until twice the slack is left over (a need that falls in whole-percent
+    steps of the SoC, or a slack that shrinks with it, must not toggle it)."""
     if need_wh <= 0:
         return False
     if max_power <= 0:
         return True
     full = timedelta(hours=need_wh / max_power)
     slack = max(CATCH_UP_SLACK, full * CATCH_UP_SHARE)
-    return now + full + slack >= departure
+    return now + full + slack * (2 if catching_up else 1) >= departure
 
 
 def plan_demand(
-    plan: Plan | None, need_wh: float | None, max_power: float, now: datetime, departure: datetime
+    plan: Plan | None,
+    need_wh: float | None,
+    max_power: float,
+    now: datetime,
+    departure: datetime,
+    *,
+    catching_up: bool = False,
 ) -> Demand | None:
     """What a plan asks of one decision (the manager and the bench use this one rule):
     nothing once the need is met; full power when the target no longer fits or only full
     power still reaches it (the guarantee); in a slot with reserved grid power, at least
     the slot's planned power (the sun expected in it plus the grid reserved), so that a
     sun that does not come is made up from the grid and one that does costs nothing more.
+    ``catching_up``: the previous decision was the catch-up (see :func:`must_charge_now`).
     """
     if need_wh is None or need_wh <= 0:
         return None
     if not feasible(need_wh, max_power, now, departure) or must_charge_now(
-        need_wh, max_power, now, departure
+        need_wh, max_power, now, departure, catching_up=catching_up
     ):
         return Demand(power=max_power, reason=Reason.PLAN_CATCH_UP)
     slot = plan.slot_at(now) if plan is not None else None
@@ -227,7 +245,7 @@ def make_plan(req: PlanRequest) -> Plan:
     possible = feasible(req.need_wh, req.max_power, req.now, req.departure)
     if req.need_wh <= 0:
         return Plan(req.now, req.departure, 0.0, True, (), 0.0, 0.0, 0.0, req.now, k)
-    bounds = _boundaries(req.now, req.departure)
+    bounds = _boundaries(req.now, min(req.departure, req.now + MAX_HORIZON))
     # Only what overlaps the horizon (a forecast may bring months of the past).
     ahead = [f for f in req.forecast if f.end > req.now and f.start < req.departure]
     pv = _Series([(f.start, f.end, f.pv_w) for f in ahead])
