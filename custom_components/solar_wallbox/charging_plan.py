@@ -17,7 +17,6 @@ and turns it into the controller's :class:`Demand` (README.md, "Departure plans"
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -78,6 +77,9 @@ from .plan_sources import (
     price_now,
     prices_from_state,
 )
+from .plan_sources import (
+    finite_number as _number,
+)
 
 if TYPE_CHECKING:
     from .models import SolarWallboxConfigEntry
@@ -122,16 +124,6 @@ class PlanMemory:
             target_soc=_percent(data.get("target_soc")),
             target_energy=_positive(data.get("target_energy")),
         )
-
-
-def _number(value: Any) -> float | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
 
 
 def _percent(value: Any) -> float | None:

@@ -71,7 +71,8 @@ def _time(value: Any) -> datetime | None:
     return None
 
 
-def _number(value: Any) -> float | None:
+def finite_number(value: Any) -> float | None:
+    """A finite float from a number or numeric text (not a bool); None otherwise."""
     if isinstance(value, bool) or value is None:
         return None
     try:
@@ -103,10 +104,10 @@ def parse_price_items(items: Iterable[Any], unit: str | None = None) -> list[Pri
             continue
         start = next((t for k in START_KEYS if (t := _time(item.get(k))) is not None), None)
         end = next((t for k in END_KEYS if (t := _time(item.get(k))) is not None), None)
-        key = next((k for k in PRICE_KEYS if _number(item.get(k)) is not None), None)
+        key = next((k for k in PRICE_KEYS if finite_number(item.get(k)) is not None), None)
         if start is None or key is None:
             continue
-        price = _number(item.get(key))
+        price = finite_number(item.get(key))
         if price is None:
             continue
         raw.append((start, end, price * _scale(unit, key)))
@@ -141,7 +142,7 @@ def price_now(state: State | None) -> float | None:
     """The sensor's own state as the current price (per kWh), if it is a number."""
     if state is None:
         return None
-    value = _number(state.state)
+    value = finite_number(state.state)
     if value is None:
         return None
     unit = state.attributes.get("unit_of_measurement")
@@ -160,7 +161,7 @@ def forecast_from_wh_hours(
     points = sorted(
         (at, wh)
         for key, value in wh_hours.items()
-        if (at := _time(key)) is not None and (wh := _number(value)) is not None
+        if (at := _time(key)) is not None and (wh := finite_number(value)) is not None
     )
     slots: list[ForecastSlot] = []
     for i, (at, wh) in enumerate(points):
@@ -188,7 +189,7 @@ def solcast_low(states: Iterable[State]) -> dict[datetime, float]:
             if not isinstance(item, Mapping):
                 continue
             start = _time(item.get("period_start"))
-            value = _number(item.get("pv_estimate10"))
+            value = finite_number(item.get("pv_estimate10"))
             if start is not None and value is not None:
                 low.setdefault(start, value * 1000.0)  # sensors of other days: the same
     return low
