@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
@@ -102,12 +102,17 @@ class PlanMemory:
     departure: datetime | None = None
     target_soc: float | None = None  # %
     target_energy: float | None = None  # Wh
+    # The last "impossible"/"reached" event sent: (type, departure), so that a restart
+    # does not send it again for the same departure.
+    announced: tuple[str, datetime] | None = None
 
     def to_json(self) -> dict[str, Any]:
+        announced = self.announced
         return {
             "departure": self.departure.isoformat() if self.departure else None,
             "target_soc": self.target_soc,
             "target_energy": self.target_energy,
+            "announced": [announced[0], announced[1].isoformat()] if announced else None,
         }
 
     @classmethod
@@ -123,7 +128,18 @@ class PlanMemory:
             departure=parsed,
             target_soc=_percent(data.get("target_soc")),
             target_energy=_positive(data.get("target_energy")),
+            announced=_announced(data.get("announced")),
         )
+
+
+def _announced(value: Any) -> tuple[str, datetime] | None:
+    if not isinstance(value, list | tuple) or len(value) != 2:
+        return None
+    kind, when = value
+    parsed = dt_util.parse_datetime(when) if isinstance(when, str) else None
+    if kind not in ("impossible", "reached") or parsed is None or parsed.tzinfo is None:
+        return None
+    return str(kind), parsed
 
 
 def _percent(value: Any) -> float | None:
@@ -234,10 +250,11 @@ class PlanKeeper:
         self._inputs_at: datetime | None = None
         self._action_prices: tuple[PriceSlot, ...] = ()  # Nord Pool / Tibber (their action)
         self._key: tuple[Any, ...] | None = None
-        self._announced: tuple[str, datetime] | None = None  # (event type, departure)
         self._set_pending = False
         self._pv: deque[tuple[datetime, float]] = deque(maxlen=PV_SAMPLES)
         self._phases_seen: int | None = None
+        self._plugged_at: datetime | None = None  # when the car was plugged in
+        self._was_connected: bool | None = None  # at the last decision (None: none yet)
         self._demand: Demand | None = None  # what the last decision was asked for
         self._catching_up: datetime | None = None  # the departure the catch-up runs for
 
@@ -248,7 +265,6 @@ class PlanKeeper:
         changed = memory != self.memory
         self.memory = memory
         self._key = None  # re-plan at the next decision
-        self._announced = None
         if announce and changed and memory.departure is not None:
             self._set_pending = True  # announced after the next decision (its new plan)
 
@@ -276,6 +292,14 @@ class PlanKeeper:
         if state is None or state.state in (STATE_UNAVAILABLE, STATE_UNKNOWN):
             return None
         return _percent(state.state)
+
+    def _soc_since(self, entity_id: str | None, since: datetime | None) -> bool:
+        """The SoC entity was written (changed or reported) at or after ``since``."""
+        state = self.hass.states.get(entity_id) if entity_id else None
+        if state is None or since is None:
+            return False
+        written: datetime = getattr(state, "last_reported", None) or state.last_updated
+        return written >= since
 
     def target_for(self, now: datetime) -> Target | None:
         """The one-off plan while its departure is ahead, else the repeating plan's next."""
@@ -354,9 +378,17 @@ class PlanKeeper:
         connected = wallbox.connected
         # The phases the car was seen drawing on in this plug-in (as the controller keeps
         # them): a 1-phase car that pauses must not be planned with three.
+        # When the car was plugged in, on the wall clock (it is compared with the SoC
+        # entity's write time): seen happen, or after a restart the charger's session time.
         if not connected:
             self._phases_seen = None
-        elif wallbox.power > 100 and wallbox.active_phases > 0:
+            self._plugged_at = None
+        elif self._plugged_at is None:
+            seen = self._was_connected is False
+            duration = 0.0 if seen else wallbox.session_duration or 0.0
+            self._plugged_at = dt_util.utcnow() - timedelta(seconds=duration)
+        self._was_connected = connected
+        if connected and wallbox.power > 100 and wallbox.active_phases > 0:
             self._phases_seen = wallbox.active_phases
         phases = self._phases_seen or settings.phases
         # The vehicle's current range as the controller applies it (its profile's first).
@@ -406,7 +438,10 @@ class PlanKeeper:
     ) -> Demand | None:
         if not connected:
             return None
-        if self.soc is not None and limit < 100 and self.soc >= limit:
+        # The limit stops charging only on a SoC written since the plug-in: a car that does
+        # not report while it sleeps may still show its level from before the drive.
+        fresh = self._soc_since(battery.soc_entity, self._plugged_at)
+        if self.soc is not None and limit < 100 and self.soc >= limit and fresh:
             return Demand(stop=True, reason=Reason.SOC_LIMIT)
         if self.soc is not None and battery.min_soc > 0 and self.soc < battery.min_soc:
             return Demand(power=max_power, reason=Reason.MIN_SOC)
@@ -505,9 +540,9 @@ class PlanKeeper:
         return PlanStatus.WAITING_FOR_SUN
 
     def _announce(self, kind: str, target: Target) -> None:
-        if self._announced == (kind, target.departure):
+        if self.memory.announced == (kind, target.departure):
             return
-        self._announced = (kind, target.departure)
+        self.memory = replace(self.memory, announced=(kind, target.departure))  # kept
         self._fire(kind, departure=target.departure)
 
     def _fire(self, kind: str, *, departure: datetime) -> None:

@@ -338,6 +338,39 @@ async def test_limit_and_minimum_soc(hass: HomeAssistant, site: Site) -> None:
     assert site.limit == 0
 
 
+async def test_a_soc_from_before_the_plug_in_does_not_stop(hass: HomeAssistant, site: Site) -> None:
+    """A car that reports no SoC while it sleeps: its level from before the plug-in does
+    not stop it at the limit; the first SoC written after the plug-in does."""
+    await _soc_sensor(hass, 85.0)
+    await _options(site, **{**VEHICLE, CONF_LIMIT_SOC: 80.0}, initial_current=0)
+    await site.call("select", "select_option", f"select.{W}charge_mode", option="fast")
+    await site.call("switch", "turn_on", f"switch.{W}surplus_charging")
+    await site.run(2)
+    site.charger.plug_in(CarConfig(tag=None))
+    await site.run(6)
+    assert site.state("decision") == Reason.FAST
+    assert site.limit == 16
+    await _set_soc(site, 86.0)
+    await site.run(4)
+    assert site.state("decision") == Reason.SOC_LIMIT
+
+
+async def test_full_power_of_a_one_phase_car(hass: HomeAssistant, site: Site) -> None:
+    """Seen drawing on one phase, the car's full power stays a 1-phase one when it pauses."""
+    await _options(site, initial_current=0)
+    await site.call("select", "select_option", f"select.{W}charge_mode", option="fast")
+    await site.call("switch", "turn_on", f"switch.{W}surplus_charging")
+    site.charger.plug_in(CarConfig(tag=None, phases=1))
+    await site.run(30)
+    keeper = _manager(site).plans
+    assert keeper.max_power == pytest.approx(16 * 230)
+    await site.call("select", "select_option", f"select.{W}charge_mode", option="off")
+    await site.run(30)
+    assert site.limit == 0
+    assert float(site.state("charging_power")) == 0
+    assert keeper.max_power == pytest.approx(16 * 230)  # not three phases while it pauses
+
+
 async def test_impossible_is_said_at_once(hass: HomeAssistant, site: Site) -> None:
     await _soc_sensor(hass, 10.0)
     await _options(site, **VEHICLE)
@@ -359,6 +392,12 @@ async def test_impossible_is_said_at_once(hass: HomeAssistant, site: Site) -> No
     assert [e.data["type"] for e in events] == ["set", "impossible"]
     await site.run(4)
     assert len(events) == 2  # said once
+    # … and not again after a restart (the Store keeps what was said).
+    assert await hass.config_entries.async_reload(site.wallbox.entry_id)
+    await hass.async_block_till_done()
+    await site.run(4)
+    assert site.state("departure_plan") == PlanStatus.TARGET_IMPOSSIBLE
+    assert len(events) == 2
 
 
 async def test_set_plan_errors_and_the_store(hass: HomeAssistant, site: Site) -> None:
@@ -406,6 +445,9 @@ async def test_set_plan_errors_and_the_store(hass: HomeAssistant, site: Site) ->
     # A file with a broken plan loses only the plan.
     assert PlanMemory.from_json({"departure": "soon", "target_soc": 300}) == PlanMemory()
     assert PlanMemory.from_json("garbage") == PlanMemory()
+    said = PlanMemory(ahead, 80.0, None, ("reached", ahead))
+    assert PlanMemory.from_json(said.to_json()) == said
+    assert PlanMemory.from_json({**said.to_json(), "announced": ["boom", "x"]}).announced is None
 
 
 async def test_device_triggers(hass: HomeAssistant, site: Site) -> None:
