@@ -260,12 +260,12 @@ class PlanKeeper:
 
     # -- the one-off plan -----------------------------------------------------------------
 
-    def set_one_off(self, memory: PlanMemory, *, announce: bool = True) -> None:
+    def set_one_off(self, memory: PlanMemory) -> None:
         """Take a changed one-off plan (``dataclasses.replace`` of :attr:`memory`)."""
         changed = memory != self.memory
         self.memory = memory
         self._key = None  # re-plan at the next decision
-        if announce and changed and memory.departure is not None:
+        if changed and memory.departure is not None:
             self._set_pending = True  # announced after the next decision (its new plan)
 
     # -- inputs ---------------------------------------------------------------------------
