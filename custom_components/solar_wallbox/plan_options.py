@@ -9,7 +9,6 @@ also appear in a vehicle profile (empty: the wallbox's values).
 
 from __future__ import annotations
 
-import math
 from typing import Any, Final, Literal
 
 import voluptuous as vol
@@ -45,7 +44,7 @@ from .const import (
     CONF_VEHICLE_SOC_ENTITY,
     WEEKDAYS,
 )
-from .plan_sources import price_now, prices_from_state
+from .plan_sources import finite_number, price_now, prices_from_state
 
 VEHICLE_DEFAULTS: Final[dict[str, Any]] = {
     CONF_BATTERY_CAPACITY: 0.0,
@@ -178,11 +177,8 @@ def validate_vehicle(hass: HomeAssistant, user_input: dict[str, Any]) -> dict[st
 
 
 def _is_percent(value: str) -> bool:
-    try:
-        number = float(value)
-    except ValueError:
-        return False
-    return math.isfinite(number) and 0 <= number <= 100
+    number = finite_number(value)
+    return number is not None and 0 <= number <= 100
 
 
 def validate_plan(hass: HomeAssistant, user_input: dict[str, Any]) -> dict[str, str]:
