@@ -332,6 +332,27 @@ def fuse_problems(states: States) -> list[str]:
     return [f"{DECISION} fuse_cap is {cap!r} (0..{room} A expected), {LIMIT} is {limit}"]
 
 
+def fuse_limit_problems(states: States) -> list[str]:
+    """Fast mode next to the simulated cooker: the fuse holds the car below its maximum
+    (Decision ``fuse_limit``, its ``fuse_cap`` under 16 A, the current limit within it)."""
+    attributes = states.get(DECISION, {}).get("attributes", {})
+    cap, limit = attributes.get("fuse_cap"), _number(states, LIMIT)
+    decision, mode = _state(states, DECISION), _state(states, CHARGE_MODE)
+    if (
+        mode == "fast"
+        and decision == "fuse_limit"
+        and isinstance(cap, int)
+        and 0 <= cap < MAX_CURRENT_A
+        and limit is not None
+        and limit <= cap
+    ):
+        return []
+    return [
+        f"{CHARGE_MODE} {mode!r}, {DECISION} {decision!r} with fuse_cap {cap!r}, "
+        f"{LIMIT} {limit} (fuse_limit, a cap under {MAX_CURRENT_A} A expected)"
+    ]
+
+
 # How far the charger's session start may lie from Home Assistant's clock (s): the car
 # was plugged in moments ago, so anything more means the two clocks disagree.
 SESSION_CLOCK_TOLERANCE_S = 600.0

@@ -22,8 +22,10 @@ HISTORY_HOURS = 0.2
 SCENARIO = "clouds"
 VEHICLE_NAME = "Maria"
 CAR_TAG = "04A1B2C3D4E5F6"
-# The main fuse the demo sets in the grid connection options (A per phase).
-DEMO_FUSE_A = 35
+# The main fuse the demo sets in the grid connection options (A per phase): a small one, as
+# in many older flats, so that the simulated cooker (simulator/loads.py) next to the car at
+# full power brings L1 close to it.
+DEMO_FUSE_A = 25
 
 DEVICES: tuple[tuple[str, int, int], ...] = (
     ("e3dc", 0, 1),
@@ -63,6 +65,8 @@ class Timeline:
     car_arrives_s: float
     rcm_s: float
     rcm_duration_s: float
+    cooker_s: float
+    cooker_duration_s: float
 
     def real_offset_s(self, clock_s: float, speed: float) -> float:
         """Real seconds after the simulator's start at which it reaches `clock_s`."""
@@ -107,12 +111,20 @@ def demo_clock(wanted_s: float, now: datetime) -> tuple[str, float]:
 
 
 def make_timeline(
-    start_s: float, speed: float, car_after_s: float, rcm_after_s: float, rcm_for_s: float
+    start_s: float,
+    speed: float,
+    car_after_s: float,
+    rcm_after_s: float,
+    rcm_for_s: float,
+    cooker_after_s: float,
+    cooker_for_s: float,
 ) -> Timeline:
-    """The car `car_after_s` and the RCM episode `rcm_after_s` real seconds after the start.
+    """The car `car_after_s`, the RCM episode `rcm_after_s` and the cooker `cooker_after_s`
+    real seconds after the start.
 
-    Both are rounded up to whole simulated minutes (the simulator takes ``HH:MM``), at
-    least one minute after the start; the episode lasts `rcm_for_s` real seconds.
+    Each is rounded up to whole simulated minutes (the simulator takes ``HH:MM``), at
+    least one minute after the start; the RCM episode lasts `rcm_for_s` real seconds, the
+    cooker `cooker_for_s`.
     """
 
     def after(real_s: float) -> float:
@@ -123,6 +135,8 @@ def make_timeline(
         car_arrives_s=after(car_after_s),
         rcm_s=after(rcm_after_s),
         rcm_duration_s=max(1.0, round(rcm_for_s * speed)),
+        cooker_s=after(cooker_after_s),
+        cooker_duration_s=max(1.0, round(cooker_for_s * speed)),
     )
 
 
@@ -135,6 +149,7 @@ def simulator_args(ports: Ports, timeline: Timeline, speed: float) -> list[str]:
         f"--car-arrives={format_clock(timeline.car_arrives_s)}",
         f"--car-tag={CAR_TAG}",
         f"--rcm-episode={format_clock(timeline.rcm_s)}+{timeline.rcm_duration_s:g}",
+        f"--cooker={format_clock(timeline.cooker_s)}+{timeline.cooker_duration_s:g}",
         "--status-interval=30",
     ]
     args += [f"--{name}={HOST}:{ports.device(name)}" for name, _, _ in DEVICES]

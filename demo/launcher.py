@@ -71,12 +71,15 @@ CONFIG_DIR = DEMO_DIR / "config"
 USERNAME = "demo"
 PASSWORD = "demo"  # noqa: S105 - loopback-only demo; printed for a manual login
 
-CHECK_TIMELINE = (20.0, 120.0, 20.0)
+CHECK_TIMELINE = (20.0, 120.0, 20.0, 120.0, 300.0)
 """--check: the car once surplus charging is on (about 12 s on a laptop), the RCM episode
 well after charging started (20–70 s after plug-in: the start energy has to accumulate),
-in real seconds after the start, and the episode's duration (real s)."""
-DEMO_TIMELINE = (60.0, 300.0, 30.0)
-"""Interactive: the car after a minute, the RCM alarm after five."""
+in real seconds after the start, and the episode's duration (real s); the cooker from the
+RCM episode on, for as long as the check's steps after it may take (Fast mode once the
+alarm is acknowledged: the fuse holds the car down)."""
+DEMO_TIMELINE = (60.0, 300.0, 30.0, 180.0, 60.0)
+"""Interactive: the car after a minute, the cooker (with Fast mode) for a minute after three,
+the RCM alarm after five."""
 
 
 class DemoError(Exception):
@@ -364,7 +367,8 @@ class Demo:
         self.say(
             f"simulator: {SCENARIO} day from {format_clock(timeline.start_s)} at "
             f"{self.speed:g}x; car ({VEHICLE_NAME}) at {format_clock(timeline.car_arrives_s)}, "
-            f"RCM alarm at {format_clock(timeline.rcm_s)} for {timeline.rcm_duration_s:g} s"
+            f"RCM alarm at {format_clock(timeline.rcm_s)} for {timeline.rcm_duration_s:g} s, "
+            f"cooker at {format_clock(timeline.cooker_s)} for {timeline.cooker_duration_s:g} s"
         )
         hass = [sys.executable, "-m", "homeassistant", "--config", str(CONFIG_DIR)]
         self.children.append(start_child("Home Assistant", hass, DEMO_DIR / "hass.log"))
@@ -432,7 +436,7 @@ class Demo:
         if result.get("type") != "create_entry":
             raise DemoError(f"the surplus charging options failed: {result}")
 
-        # The grid connection: a 35 A main fuse (the PAC2200 gives the phase currents).
+        # The grid connection: the demo's main fuse (the PAC2200 gives the phase currents).
         flow_id = api.flow("options/", None, {"handler": entries["amtron"]})["flow_id"]
         form = api.flow("options/", flow_id, {"next_step_id": "grid_connection"})
         grid = {f["name"]: f["default"] for f in form["data_schema"] if "default" in f}
@@ -589,6 +593,12 @@ class Demo:
             return self.failures
         self.api.service("button", "press", {"entity_id": self.entity(checks.ACKNOWLEDGE)})
         self.expect("acknowledged: lock released", checks.released_problems, 20)
+        # The cooker is on (since the RCM episode): in Fast mode the fuse holds the car down.
+        cooker_left = self.real_s_until(self.timeline.cooker_s + self.timeline.cooker_duration_s)
+        previous = self.fast_mode()
+        fuse = f"Fast mode next to the cooker: the {DEMO_FUSE_A} A fuse holds the car down"
+        self.expect(fuse, checks.fuse_limit_problems, max(5.0, min(30.0, cooker_left - 2)))
+        self.select_mode(previous)
         # The history graphs: the decision has changed several times by now.
         decision, grid = self.entity(checks.DECISION), self.entity(checks.PAC_GRID)
         path = f"/api/history/period?filter_entity_id={decision},{grid}"
@@ -598,6 +608,17 @@ class Demo:
         else:
             self.failures.append(f"history not recorded: {history}")
         return self.failures
+
+    def fast_mode(self) -> str:
+        """Select the charge mode Fast; the mode selected before."""
+        previous = str(self.states().get(checks.CHARGE_MODE, {}).get("state", "pv"))
+        self.select_mode("fast")
+        return previous if previous != "fast" else "pv"
+
+    def select_mode(self, mode: str) -> None:
+        """Select a charge mode (its option key: off, pv, min_pv, fast)."""
+        entity = self.entity(checks.CHARGE_MODE)
+        self.api.service("select", "select_option", {"entity_id": entity, "option": mode})
 
     # Interactive ------------------------------------------------------------------------
 
@@ -623,15 +644,31 @@ class Demo:
         )
 
     def serve(self, status_every: float) -> None:
-        """Until a signal: watch the children, print a status line now and then."""
+        """Until a signal: watch the children, print a status line now and then; Fast mode
+        while the cooker is on (the fuse holds the car down), the mode before after it."""
         next_status = time.monotonic() + status_every
+        timeline = self.timeline
+        cooker_on = time.monotonic() + self.real_s_until(timeline.cooker_s)
+        cooker_off = cooker_on + timeline.cooker_duration_s / self.speed
+        previous: str | None = None
         while self.alive():
-            if status_every and time.monotonic() >= next_status:
-                next_status += status_every
-                try:
+            now = time.monotonic()
+            try:
+                if previous is None and cooker_on <= now < cooker_off:
+                    previous = self.fast_mode()
+                    self.say(
+                        "the cooker is on and the car wants to charge fast: charge mode Fast; "
+                        f"the {DEMO_FUSE_A} A main fuse holds the car below 16 A on L1"
+                    )
+                elif previous is not None and now >= cooker_off:
+                    self.select_mode(previous)
+                    self.say(f"the cooker is off: charge mode {previous} again")
+                    previous, cooker_on = None, float("inf")
+                if status_every and now >= next_status:
+                    next_status += status_every
                     self.say(self.status_line())
-                except (DemoError, OSError) as err:
-                    self.say(f"no status: {err}")
+            except (DemoError, OSError) as err:
+                self.say(f"no status: {err}")
             time.sleep(1)
 
     def stop(self) -> None:

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from . import amtron, dctr
+from . import amtron, dctr, loads
 from .dctr import DctrDevice
 from .e3dc import E3dcDevice
 from .modbus_server import Faults, SimDevice
@@ -128,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
         "EMS status bit 4 (default: no limit)",
     )
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING"])
+    loads.add_cli_arguments(parser)
     for option in DEVICES:
         if option.add_arguments is not None:
             option.add_arguments(parser)
@@ -145,6 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(message)s")
     model = SiteModel.scenario(args.scenario, seed=args.seed, start_s=args.start)
     model.feed_in_limit_w = args.feed_in_limit
+    loads.configure_from_args(model, args)
     site = SimulatedSite(model, speed=args.speed)
     for option in DEVICES:
         endpoint: Endpoint | None = getattr(args, option.name)

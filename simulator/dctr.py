@@ -32,6 +32,7 @@ import argparse
 import random
 from dataclasses import dataclass
 
+from . import loads
 from .modbus_server import ExceptionCode, ModbusDeviceError, RegisterImage, SimDevice
 from .model import DAY_S, SiteModel
 
@@ -230,16 +231,7 @@ EPISODE_LEVEL_MA = 40
 
 def parse_episode(text: str) -> tuple[float, float]:
     """Parse ``HH:MM[+SECONDS]`` into (time of day in s, duration in simulated s)."""
-    clock, _, seconds = text.partition("+")
-    hours, sep, minutes = clock.partition(":")
-    if sep and hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60:
-        try:
-            duration = float(seconds) if seconds else EPISODE_DEFAULT_S
-        except ValueError:
-            duration = -1.0
-        if duration > 0:
-            return int(hours) * 3600.0 + int(minutes) * 60.0, duration
-    raise argparse.ArgumentTypeError(f"expected HH:MM or HH:MM+SECONDS, got {text!r}")
+    return loads.parse_episode(text, EPISODE_DEFAULT_S)
 
 
 def add_cli_arguments(parser: argparse.ArgumentParser) -> None:

@@ -37,6 +37,8 @@ from demo.config import (
 from demo.launcher import build_parser, busy_ports
 from simulator.__main__ import build_parser as simulator_parser
 from simulator.dctr import ALARM_A, DctrDevice, configure_from_args, parse_episode
+from simulator.loads import COOKER, COOKER_NAME
+from simulator.loads import configure_from_args as configure_loads
 from simulator.model import SiteModel
 
 REPO = Path(__file__).resolve().parents[2]
@@ -76,12 +78,14 @@ def test_clock() -> None:
 
 
 def test_timeline_scales_with_speed_and_rounds_up_to_minutes() -> None:
-    timeline = make_timeline(parse_clock("10:30"), 10, 60, 300, 30)
+    timeline = make_timeline(parse_clock("10:30"), 10, 60, 300, 30, 180, 61)
     assert format_clock(timeline.car_arrives_s) == "10:40"
     assert format_clock(timeline.rcm_s) == "11:20"
     assert timeline.rcm_duration_s == 300
     assert timeline.real_offset_s(timeline.rcm_s, 10) == 300
-    slow = make_timeline(parse_clock("23:59"), 1, 30, 61, 20)
+    assert format_clock(timeline.cooker_s) == "11:00"
+    assert timeline.cooker_duration_s == 610
+    slow = make_timeline(parse_clock("23:59"), 1, 30, 61, 20, 61, 300)
     assert format_clock(slow.car_arrives_s) == "00:00"  # at least a minute, across midnight
     assert format_clock(slow.rcm_s) == "00:01"
     assert slow.real_offset_s(slow.rcm_s, 1) == 120
@@ -89,7 +93,9 @@ def test_timeline_scales_with_speed_and_rounds_up_to_minutes() -> None:
 
 def test_simulator_accepts_the_arguments() -> None:
     ports = Ports(18123, 15020)
-    timeline = Timeline(parse_clock("10:30"), parse_clock("10:35"), parse_clock("10:50"), 200)
+    timeline = Timeline(
+        parse_clock("10:30"), parse_clock("10:35"), parse_clock("10:50"), 200, 39000, 300
+    )
     args = simulator_parser().parse_args(simulator_args(ports, timeline, 10))
     assert args.scenario == "clouds"
     assert args.speed == 10
@@ -97,6 +103,7 @@ def test_simulator_accepts_the_arguments() -> None:
     assert args.car_arrives == parse_clock("10:35")
     assert args.car_tag == CAR_TAG
     assert args.rcm_episode == [(parse_clock("10:50"), 200)]
+    assert args.cooker == [(parse_clock("10:50"), 300)]
     assert (args.e3dc, args.amtron, args.pac2200, args.dctr) == (
         ("127.0.0.1", 15020),
         ("127.0.0.1", 15021),
@@ -121,6 +128,25 @@ def test_rcm_episode_option_schedules_an_alarm() -> None:
     for bad in ("11:00+0", "11:00+x", "25:00", "11"):
         with pytest.raises(argparse.ArgumentTypeError, match="HH:MM"):
             parse_episode(bad)
+
+
+def test_cooker_option_loads_l1_for_its_duration() -> None:
+    args = simulator_parser().parse_args(["--start=23:50", "--cooker=00:10+60", "--cooker=00:20"])
+    model = SiteModel.scenario("constant", start_s=args.start)
+    model.battery_enabled = False
+    scheduled = configure_loads(model, args)
+    assert [(load.start_s, load.end_s) for load in scheduled] == [(1200, 1260), (1800, 2400)]
+    before = model.grid_phase_w()
+    model.step(1230)
+    during = model.grid_phase_w()
+    assert [round(b - a) for a, b in zip(before, during, strict=True)] == list(COOKER)
+    assert during[0] - during[2] > 5000  # unbalanced: the oven and the kettle are on L1
+    model.step(60)
+    assert COOKER_NAME not in model.loads
+    assert model.grid_phase_w() == pytest.approx(before)
+    for bad in ("00:10+0", "00:10+x", "24:00"):
+        with pytest.raises(SystemExit):
+            simulator_parser().parse_args([f"--cooker={bad}"])
 
 
 # Home Assistant configuration ---------------------------------------------------------
@@ -297,14 +323,36 @@ def test_fuse_check() -> None:
     """The fuse check wants a cap within fuse − margin and the limit at or below it."""
     states: dict[str, Any] = {checks.DECISION: state("charging_surplus"), checks.LIMIT: state("8")}
     assert checks.fuse_problems(states)  # no cap: the fuse is not watched
-    states[checks.DECISION] = state("charging_surplus", fuse_cap=33)
+    room = checks.DEMO_FUSE_A - checks.DEMO_FUSE_MARGIN_A
+    states[checks.DECISION] = state("charging_surplus", fuse_cap=room)
     assert checks.fuse_problems(states) == []
-    states[checks.DECISION] = state("charging_surplus", fuse_cap=34)
+    states[checks.DECISION] = state("charging_surplus", fuse_cap=room + 1)
     assert checks.fuse_problems(states)  # more room than the fuse has
     states[checks.DECISION] = state("fuse_limit", fuse_cap=7)
     assert checks.fuse_problems(states)  # the current above the cap
     states[checks.LIMIT] = state("7")
     assert checks.fuse_problems(states) == []
+
+
+def test_fuse_limit_check() -> None:
+    """Fast mode next to the cooker: the decision is the fuse limit, its cap below 16 A
+    and the current limit within it; anything else is a finding."""
+    states: dict[str, Any] = {
+        checks.DECISION: state("fuse_limit", fuse_cap=7),
+        checks.LIMIT: state("7"),
+        checks.CHARGE_MODE: state("fast"),
+    }
+    assert checks.fuse_limit_problems(states) == []
+    states[checks.LIMIT] = state("8")
+    assert checks.fuse_limit_problems(states)  # above the cap
+    states[checks.LIMIT] = state("7")
+    states[checks.CHARGE_MODE] = state("pv")
+    assert checks.fuse_limit_problems(states)  # not Fast mode
+    states[checks.CHARGE_MODE] = state("fast")
+    states[checks.DECISION] = state("fast_charging", fuse_cap=16)
+    assert checks.fuse_limit_problems(states)  # the fuse did not bite
+    states[checks.DECISION] = state("fuse_limit", fuse_cap="7")
+    assert checks.fuse_limit_problems(states)  # not an integer
 
 
 def test_plan_check() -> None:
